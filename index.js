@@ -1,0 +1,9 @@
+'use strict'
+
+// faye-websocket's public surface: the server-side WebSocket is the export, with the
+// other classes attached to it.
+const WebSocket = require('./lib/websocket')
+
+WebSocket.WebSocket = WebSocket
+
+module.exports = WebSocket

@@ -1,0 +1,245 @@
+'use strict'
+
+// Socket behaviour shared by the server-side WebSocket and (later) the client: the
+// WebSocket API, the stream API, timers, and the wiring between a Node socket and the
+// native connection.
+//
+//   socket 'data' ──► native.feed(chunk) ──► { output, events }
+//                                               │        │
+//                     socket.write(output) ◄────┘        └──► open/message/error/close
+//
+// One native call per socket read and one per send. The native side owns the protocol;
+// this file owns readyState as the WebSocket API defines it, the ping-callback map,
+// the ping and close timers, and tearing down the TCP connection.
+
+const { Stream } = require('stream')
+const Event = require('./event')
+const EventTarget = require('./event_target')
+
+const CONNECTING = 0
+const OPEN = 1
+const CLOSING = 2
+const CLOSED = 3
+
+// How long a close frame we sent may wait for the peer's reply.
+const CLOSE_TIMEOUT = 30000
+
+class API extends Stream {
+  // Called by subclasses once `this._stream` (the socket), `this._native` and
+  // `this.url` are set.
+  _setup (options) {
+    this.readable = this.writable = true
+    this.readyState = CONNECTING
+    this.protocol = ''
+    this.version = this._native.version
+
+    this._ping = options.ping
+    this._pingId = 0
+    this._pingCallbacks = new Map()
+
+    // Protocol errors are informational: never let one crash the process.
+    this.on('error', () => {})
+
+    if (this._ping) {
+      this._pingTimer = setInterval(() => {
+        this._pingId += 1
+        this.ping(this._pingId.toString())
+      }, this._ping * 1000)
+    }
+  }
+
+  _configureStream () {
+    const socket = this._stream
+    socket.setTimeout(0)
+    socket.setNoDelay(true)
+
+    socket.on('data', (chunk) => this._feed(chunk))
+    socket.on('drain', () => this.emit('drain'))
+    socket.on('end', () => this._finalizeClose())
+    socket.on('close', () => this._finalizeClose())
+    socket.on('error', (error) => {
+      this._emitError('Network error: ' + this.url + ': ' + error.message)
+      this._finalizeClose()
+    })
+  }
+
+  get bufferedAmount () {
+    const socket = this._stream
+    return socket && !socket.destroyed ? socket.writableLength : 0
+  }
+
+  write (data) {
+    return this.send(data)
+  }
+
+  end (data) {
+    if (data !== undefined) this.send(data)
+    this.close()
+  }
+
+  pause () {
+    if (this._stream) this._stream.pause()
+  }
+
+  resume () {
+    if (this._stream) this._stream.resume()
+  }
+
+  send (data) {
+    if (this.readyState > OPEN) return false
+    if (!(data instanceof Buffer)) data = String(data)
+    const output = this._call(() =>
+      typeof data === 'string' ? this._native.sendText(data) : this._native.sendBinary(data))
+    if (output === null || output === undefined) return false
+    // An empty result means the message waits for the handshake.
+    return output.length === 0 ? true : this._write(output)
+  }
+
+  ping (message, callback) {
+    if (this.readyState > OPEN) return false
+    message = message || ''
+    const payload = message instanceof Buffer ? message : Buffer.from(String(message), 'utf8')
+    const output = this._call(() => this._native.ping(payload))
+    if (output === null || output === undefined) return false
+    if (callback) this._pingCallbacks.set(payload.toString('utf8'), callback)
+    if (output.length > 0) this._write(output)
+    return true
+  }
+
+  close (code, reason) {
+    if (code === undefined) code = 1000
+    if (reason === undefined) reason = ''
+
+    // Throws for a code or reason that may not be sent, before anything changes.
+    const batch = this._native.close(Number(code), String(reason))
+
+    if (this._native.closeExpected && !this._closeTimer) {
+      this._closeTimer = setTimeout(() => this._beginClose('', 1006), CLOSE_TIMEOUT)
+    }
+    if (this.readyState !== CLOSED) this.readyState = CLOSING
+    this._apply(batch)
+  }
+
+  _feed (chunk) {
+    const batch = this._call(() => this._native.feed(chunk))
+    if (batch) this._apply(batch)
+  }
+
+  // Runs a native call. A throw here is a bug, not bad input (the native layer turns
+  // bad input into events), so the connection fails with 1011 instead of crashing.
+  _call (fn) {
+    try {
+      return fn()
+    } catch (error) {
+      this._emitError('Internal error: ' + error.message)
+      this._beginClose('Internal error', 1011)
+      return null
+    }
+  }
+
+  _apply (batch) {
+    if (batch.output) this._write(batch.output)
+    for (const event of batch.events) {
+      switch (event.kind) {
+        case 'open': this._open(); break
+        case 'message': this._receiveMessage(event.data); break
+        case 'pong': this._receivePong(event.data); break
+        case 'error': this._emitError(event.reason); break
+        case 'close': this._beginClose(event.reason, event.code); break
+      }
+    }
+  }
+
+  _write (bytes) {
+    const socket = this._stream
+    if (!socket || socket.destroyed || !socket.writable) return false
+    return socket.write(bytes)
+  }
+
+  _open () {
+    if (this.readyState !== CONNECTING) return
+    this.readyState = OPEN
+    this.protocol = this._native.protocol || ''
+    this._dispatch('open', {})
+  }
+
+  _receiveMessage (data) {
+    if (this.readyState > OPEN) return
+    if (this.readable) this.emit('data', data)
+    this._dispatch('message', { data })
+  }
+
+  _receivePong (data) {
+    const key = data.toString('utf8')
+    const callback = this._pingCallbacks.get(key)
+    if (!callback) return
+    this._pingCallbacks.delete(key)
+    callback()
+  }
+
+  _emitError (message) {
+    if (this.readyState >= CLOSING) return
+    this._dispatch('error', { message })
+  }
+
+  // The protocol says the connection is over: remember why, and shut the socket once
+  // the bytes already written (such as our close frame) are flushed.
+  _beginClose (reason, code) {
+    if (this.readyState === CLOSED) return
+    this.readyState = CLOSING
+    this._closeParams = [reason, code]
+    this._shutdownSocket()
+  }
+
+  // end() rather than destroy(): destroy() would drop a close frame still queued in
+  // the socket. The socket is destroyed once its writes finish, so its file descriptor
+  // is released even if the peer never closes its side.
+  _shutdownSocket () {
+    const socket = this._stream
+    if (!socket || socket.destroyed) return this._finalizeClose()
+    if (this._shuttingDown) return
+    this._shuttingDown = true
+    socket.end()
+    if (socket.writableFinished) return socket.destroy()
+    socket.once('finish', () => socket.destroy())
+    // A peer that stops reading keeps 'finish' from firing: give up after the timeout.
+    setTimeout(() => socket.destroy(), CLOSE_TIMEOUT).unref()
+  }
+
+  _finalizeClose () {
+    if (this.readyState === CLOSED) return
+    if (!this._closeParams) {
+      // The TCP connection ended without a closing handshake.
+      const batch = this._call(() => this._native.feedEof())
+      const closeEvent = batch && batch.events.find((event) => event.kind === 'close')
+      this._closeParams = closeEvent ? [closeEvent.reason, closeEvent.code] : ['', 1006]
+    }
+    this.readyState = CLOSED
+
+    clearTimeout(this._closeTimer)
+    clearInterval(this._pingTimer)
+    this._shutdownSocket()
+
+    if (this.readable) this.emit('end')
+    this.readable = this.writable = false
+
+    const [reason, code] = this._closeParams
+    this._dispatch('close', { code, reason })
+  }
+
+  _dispatch (type, fields) {
+    const event = new Event(type, fields)
+    event.initEvent(type, false, false)
+    this.dispatchEvent(event)
+  }
+}
+
+Object.assign(API.prototype, EventTarget)
+
+API.CONNECTING = CONNECTING
+API.OPEN = OPEN
+API.CLOSING = CLOSING
+API.CLOSED = CLOSED
+API.CLOSE_TIMEOUT = CLOSE_TIMEOUT
+
+module.exports = API

@@ -1,0 +1,69 @@
+//! Turns what the core drained after one call into the single object returned to JS.
+
+use napi::bindgen_prelude::{Buffer, Either};
+use napi_derive::napi;
+
+use crate::core::{Connection, Event};
+
+/// One event for the JavaScript layer. `kind` is the event name JS dispatches.
+#[napi(object, object_from_js = false)]
+pub struct NativeEvent {
+    pub kind: &'static str,
+    /// Message payload: a string for text, a Buffer for binary, ping and pong.
+    pub data: Option<Either<String, Buffer>>,
+    pub code: Option<u32>,
+    /// Close reason, or the error message.
+    pub reason: Option<String>,
+}
+
+/// Everything one native call produced: bytes to write, then events in order.
+#[napi(object, object_from_js = false)]
+pub struct Batch {
+    pub output: Option<Buffer>,
+    pub events: Vec<NativeEvent>,
+}
+
+impl NativeEvent {
+    fn new(kind: &'static str) -> Self {
+        NativeEvent { kind, data: None, code: None, reason: None }
+    }
+}
+
+fn convert(event: Event) -> NativeEvent {
+    match event {
+        Event::Open => NativeEvent::new("open"),
+        Event::Message { text: true, data } => NativeEvent {
+            data: Some(Either::A(utf8_string(data))),
+            ..NativeEvent::new("message")
+        },
+        Event::Message { text: false, data } => NativeEvent {
+            data: Some(Either::B(data.into())),
+            ..NativeEvent::new("message")
+        },
+        Event::Ping(data) => NativeEvent { data: Some(Either::B(data.into())), ..NativeEvent::new("ping") },
+        Event::Pong(data) => NativeEvent { data: Some(Either::B(data.into())), ..NativeEvent::new("pong") },
+        Event::Error(error) => NativeEvent {
+            code: Some(u32::from(error.close_code())),
+            reason: Some(error.to_string()),
+            ..NativeEvent::new("error")
+        },
+        Event::Close { code, reason } => NativeEvent {
+            code: Some(u32::from(code)),
+            reason: Some(reason),
+            ..NativeEvent::new("close")
+        },
+    }
+}
+
+/// The core delivers text messages as validated UTF-8, so this never replaces anything;
+/// the lossy path only guards against a core bug.
+fn utf8_string(data: Vec<u8>) -> String {
+    String::from_utf8(data).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+pub fn drain(conn: &mut Connection) -> Batch {
+    Batch {
+        output: conn.drain_output().map(Buffer::from),
+        events: conn.drain_events().into_iter().map(convert).collect(),
+    }
+}

@@ -1,0 +1,142 @@
+//! `#[napi]` class around `core::Connection`: one call per socket read (`feed`) and one
+//! per send. Every export catches panics, so a bug surfaces as a JS exception that the
+//! JavaScript layer turns into `error` + `close` 1011, never as a crash.
+
+use napi::bindgen_prelude::Buffer;
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+use super::batch::{drain, Batch};
+use crate::core::handshake::headers::RequestHeaders;
+use crate::core::handshake::server::{self, UpgradeRequest};
+use crate::core::hybi::SendStatus;
+use crate::core::limits::{Limits, DEFAULT_MAX_LENGTH};
+use crate::core::error::invalid_close_code_message;
+use crate::core::Connection;
+
+fn usage(error: impl std::fmt::Display) -> Error {
+    Error::new(Status::InvalidArg, error.to_string())
+}
+
+/// Pairs up a flat `[name, value, name, value, …]` list, as Node's `rawHeaders` is.
+fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut iter = flat.into_iter();
+    while let (Some(name), Some(value)) = (iter.next(), iter.next()) {
+        out.push((name, value));
+    }
+    out
+}
+
+fn limits(max_length: Option<f64>) -> Result<Limits> {
+    let max_length = match max_length {
+        None => DEFAULT_MAX_LENGTH,
+        Some(n) if n.is_finite() && n >= 0.0 => n.floor() as u64,
+        Some(n) => return Err(usage(format!("maxLength must be a non-negative number, got {n}"))),
+    };
+    Ok(Limits { max_length })
+}
+
+/// websocket-driver's `isWebSocket`, on the request's method and raw headers.
+#[napi(catch_unwind)]
+pub fn is_websocket(method: String, raw_headers: Vec<String>) -> bool {
+    server::is_websocket(&UpgradeRequest { method, headers: RequestHeaders::new(pairs(raw_headers)) })
+}
+
+/// What a send did: the bytes to write (empty when the send was queued until open), or
+/// `null` when the connection is closing or closed.
+fn sent(conn: &mut Connection, status: SendStatus) -> Option<Buffer> {
+    match status {
+        SendStatus::Refused => None,
+        SendStatus::Queued | SendStatus::Written => Some(conn.drain_output().unwrap_or_default().into()),
+    }
+}
+
+#[napi]
+pub struct NativeConnection {
+    inner: Connection,
+}
+
+#[napi]
+impl NativeConnection {
+    /// A server connection for an upgrade request. Throws on an invalid `headers` option.
+    #[napi(factory, catch_unwind)]
+    pub fn server(
+        method: String,
+        raw_headers: Vec<String>,
+        protocols: Vec<String>,
+        headers: Vec<String>,
+        max_length: Option<f64>,
+    ) -> Result<Self> {
+        let request = UpgradeRequest { method, headers: RequestHeaders::new(pairs(raw_headers)) };
+        let inner = Connection::server(request, protocols, &pairs(headers), limits(max_length)?).map_err(usage)?;
+        Ok(NativeConnection { inner })
+    }
+
+    /// Answers the opening handshake.
+    #[napi(catch_unwind)]
+    pub fn start(&mut self) -> Batch {
+        self.inner.start();
+        drain(&mut self.inner)
+    }
+
+    /// Processes one socket read; the Buffer is borrowed, not copied.
+    #[napi(catch_unwind)]
+    pub fn feed(&mut self, chunk: &[u8]) -> Batch {
+        self.inner.feed(chunk);
+        drain(&mut self.inner)
+    }
+
+    /// The TCP connection ended.
+    #[napi(catch_unwind)]
+    pub fn feed_eof(&mut self) -> Batch {
+        self.inner.feed_eof();
+        drain(&mut self.inner)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn send_text(&mut self, text: String) -> Option<Buffer> {
+        let status = self.inner.send(true, text.as_bytes());
+        sent(&mut self.inner, status)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn send_binary(&mut self, data: &[u8]) -> Option<Buffer> {
+        let status = self.inner.send(false, data);
+        sent(&mut self.inner, status)
+    }
+
+    /// Sends a ping; `null` when it cannot be sent (closing, or over 125 bytes).
+    #[napi(catch_unwind)]
+    pub fn ping(&mut self, data: &[u8]) -> Option<Buffer> {
+        let status = self.inner.ping(data);
+        sent(&mut self.inner, status)
+    }
+
+    /// Starts the closing handshake; throws faye's messages for a bad code or reason.
+    #[napi(catch_unwind)]
+    pub fn close(&mut self, code: Option<f64>, reason: String) -> Result<Batch> {
+        let code = match code {
+            None => None,
+            Some(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) => Some(n as u16),
+            Some(n) => return Err(usage(invalid_close_code_message(n))),
+        };
+        self.inner.close(code, &reason).map_err(usage)?;
+        Ok(drain(&mut self.inner))
+    }
+
+    #[napi(getter)]
+    pub fn close_expected(&self) -> bool {
+        self.inner.close_expected()
+    }
+
+    #[napi(getter)]
+    pub fn version(&self) -> &'static str {
+        self.inner.version()
+    }
+
+    #[napi(getter)]
+    pub fn protocol(&self) -> String {
+        self.inner.protocol().unwrap_or_default().to_owned()
+    }
+}

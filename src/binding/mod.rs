@@ -1,0 +1,5 @@
+//! Node-API binding: converts JavaScript values to core types and each call's events and
+//! output into one batch. It never parses protocol bytes itself.
+
+mod batch;
+mod connection;

@@ -1,0 +1,376 @@
+//! Byte-vector tests of a server connection, grouped by RFC 6455 section. Every vector
+//! is also fed split at every byte offset, and must give the same events and output.
+
+use super::*;
+use crate::core::handshake::headers::RequestHeaders;
+use crate::core::test_util::{hex, masked_frame};
+
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+fn upgrade_request() -> UpgradeRequest {
+    UpgradeRequest {
+        method: "GET".into(),
+        headers: RequestHeaders::new(vec![
+            ("Host".into(), "example.com".into()),
+            ("Upgrade".into(), "websocket".into()),
+            ("Connection".into(), "Upgrade".into()),
+            ("Sec-WebSocket-Key".into(), "dGhlIHNhbXBsZSBub25jZQ==".into()),
+            ("Sec-WebSocket-Version".into(), "13".into()),
+        ]),
+    }
+}
+
+fn open_server(max_length: u64) -> Connection {
+    let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits { max_length }).unwrap();
+    conn.start();
+    assert!(conn.drain_output().unwrap().starts_with(b"HTTP/1.1 101"));
+    assert_eq!(conn.drain_events(), vec![Event::Open]);
+    conn
+}
+
+fn run(pieces: &[&[u8]], max_length: u64) -> (Vec<Event>, Vec<u8>) {
+    let mut conn = open_server(max_length);
+    for piece in pieces {
+        conn.feed(piece);
+    }
+    (conn.drain_events(), conn.drain_output().unwrap_or_default())
+}
+
+/// Feeds `input` whole, then split in two at every offset, and returns what the whole
+/// feed gave after checking that every split gives the same.
+fn feed_everywhere(input: &[u8], max_length: u64) -> (Vec<Event>, Vec<u8>) {
+    let whole = run(&[input], max_length);
+    for cut in 0..=input.len() {
+        let (a, b) = input.split_at(cut);
+        assert_eq!(run(&[a, b], max_length), whole, "split at {cut}");
+    }
+    let bytewise: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(run(&bytewise, max_length), whole, "one byte at a time");
+    whole
+}
+
+fn feed_all(input: &[u8]) -> (Vec<Event>, Vec<u8>) {
+    feed_everywhere(input, crate::core::limits::DEFAULT_MAX_LENGTH)
+}
+
+fn text(s: &str) -> Event {
+    Event::Message { text: true, data: s.as_bytes().to_vec() }
+}
+
+fn close_event(code: u16, reason: &str) -> Event {
+    Event::Close { code, reason: reason.into() }
+}
+
+/// The close frame a server sends: unmasked, code then reason.
+fn server_close(code: u16, reason: &str) -> Vec<u8> {
+    let mut out = vec![0x88, (2 + reason.len()) as u8];
+    out.extend_from_slice(&code.to_be_bytes());
+    out.extend_from_slice(reason.as_bytes());
+    out
+}
+
+fn assert_fails_with(input: &[u8], error: ProtocolError) {
+    let (events, output) = feed_all(input);
+    let reason = error.to_string();
+    let code = error.close_code();
+    assert_eq!(events, vec![Event::Error(error), close_event(code, &reason)]);
+    assert_eq!(output, server_close(code, &reason));
+}
+
+mod data_frames_5_6 {
+    use super::*;
+
+    #[test]
+    fn receives_rfc_masked_hello() {
+        // Section 5.7: a single-frame masked text message.
+        let (events, output) = feed_all(&hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"));
+        assert_eq!(events, vec![text("Hello")]);
+        assert!(output.is_empty());
+    }
+
+    #[test]
+    fn receives_binary_with_16_and_64_bit_lengths() {
+        let payload: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        let (events, _) = feed_all(&masked_frame(0x82, KEY, &payload));
+        assert_eq!(events, vec![Event::Message { text: false, data: payload }]);
+        let big: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        let (events, _) = run(&[&masked_frame(0x82, KEY, &big)], u64::MAX);
+        assert_eq!(events, vec![Event::Message { text: false, data: big }]);
+    }
+
+    #[test]
+    fn receives_empty_messages() {
+        let mut input = masked_frame(0x81, KEY, b"");
+        input.extend(masked_frame(0x82, KEY, b""));
+        let (events, _) = feed_all(&input);
+        assert_eq!(events, vec![text(""), Event::Message { text: false, data: vec![] }]);
+    }
+
+    #[test]
+    fn receives_several_frames_in_one_read() {
+        let mut input = masked_frame(0x81, KEY, b"one");
+        input.extend(masked_frame(0x81, KEY, "two ✓".as_bytes()));
+        let (events, _) = feed_all(&input);
+        assert_eq!(events, vec![text("one"), text("two ✓")]);
+    }
+
+    #[test]
+    fn refuses_unmasked_client_frame_with_1002() {
+        assert_fails_with(&hex("81 05 48 65 6c 6c 6f"), ProtocolError::UnmaskedFrame);
+    }
+
+    #[test]
+    fn sends_unmasked_frames() {
+        let mut conn = open_server(1000);
+        assert_eq!(conn.send(true, b"Hello"), SendStatus::Written);
+        assert_eq!(conn.drain_output().unwrap(), hex("81 05 48 65 6c 6c 6f"));
+        assert_eq!(conn.send(false, &[0; 256]), SendStatus::Written);
+        assert_eq!(conn.drain_output().unwrap().get(..4).unwrap(), &hex("82 7e 01 00")[..]);
+    }
+}
+
+mod fragmentation_5_4 {
+    use super::*;
+
+    #[test]
+    fn reassembles_fragments_with_interleaved_ping() {
+        let mut input = masked_frame(0x01, KEY, b"Hel");
+        input.extend(masked_frame(0x89, KEY, b"p"));
+        input.extend(masked_frame(0x80, KEY, b"lo"));
+        let (events, output) = feed_all(&input);
+        assert_eq!(events, vec![Event::Ping(b"p".to_vec()), text("Hello")]);
+        assert_eq!(output, hex("8a 01 70"));
+    }
+
+    #[test]
+    fn refuses_unexpected_continuation() {
+        assert_fails_with(&masked_frame(0x80, KEY, b"x"), ProtocolError::UnexpectedContinuation);
+    }
+
+    #[test]
+    fn refuses_new_message_inside_fragmented_one() {
+        let mut input = masked_frame(0x01, KEY, b"a");
+        input.extend(masked_frame(0x81, KEY, b"b"));
+        assert_fails_with(&input, ProtocolError::UnfinishedMessage);
+    }
+}
+
+mod control_frames_5_5 {
+    use super::*;
+
+    #[test]
+    fn answers_ping_with_pong_of_same_payload() {
+        let (events, output) = feed_all(&masked_frame(0x89, KEY, b"Hello"));
+        assert_eq!(events, vec![Event::Ping(b"Hello".to_vec())]);
+        assert_eq!(output, hex("8a 05 48 65 6c 6c 6f"));
+    }
+
+    #[test]
+    fn reports_pong() {
+        let (events, output) = feed_all(&masked_frame(0x8a, KEY, b"1"));
+        assert_eq!(events, vec![Event::Pong(b"1".to_vec())]);
+        assert!(output.is_empty());
+    }
+
+    #[test]
+    fn refuses_fragmented_ping() {
+        assert_fails_with(&masked_frame(0x09, KEY, b""), ProtocolError::FragmentedControlFrame(9));
+    }
+
+    #[test]
+    fn refuses_control_frame_over_125_bytes() {
+        assert_fails_with(&masked_frame(0x89, KEY, &[0; 126]), ProtocolError::ControlFrameTooLong(126));
+    }
+
+    #[test]
+    fn refuses_reserved_bits_and_opcodes() {
+        assert_fails_with(&masked_frame(0xc1, KEY, b"x"), ProtocolError::ReservedBits { rsv1: true, rsv2: false, rsv3: false });
+        assert_fails_with(&masked_frame(0x83, KEY, b""), ProtocolError::UnknownOpcode(3));
+        assert_fails_with(&masked_frame(0x8b, KEY, b""), ProtocolError::UnknownOpcode(11));
+    }
+
+    #[test]
+    fn ping_over_125_bytes_is_refused_not_sent() {
+        let mut conn = open_server(1000);
+        assert_eq!(conn.ping(&[0; 126]), SendStatus::Refused);
+        assert_eq!(conn.drain_output(), None);
+        assert_eq!(conn.ping(&[0; 125]), SendStatus::Written);
+        assert_eq!(conn.drain_output().unwrap().len(), 127);
+    }
+}
+
+mod closing_handshake_7 {
+    use super::*;
+
+    #[test]
+    fn echoes_peer_close_with_its_code_and_reason() {
+        let (events, output) = feed_all(&masked_frame(0x88, KEY, &hex("03 e8 62 79 65")));
+        assert_eq!(events, vec![close_event(1000, "bye")]);
+        assert_eq!(output, hex("88 05 03 e8 62 79 65"));
+    }
+
+    #[test]
+    fn empty_close_is_reported_as_1005_and_answered_with_1000() {
+        let (events, output) = feed_all(&masked_frame(0x88, KEY, b""));
+        assert_eq!(events, vec![close_event(1005, "")]);
+        assert_eq!(output, hex("88 02 03 e8"));
+    }
+
+    #[test]
+    fn refuses_invalid_close_payloads() {
+        assert_fails_with(&masked_frame(0x88, KEY, &hex("03")), ProtocolError::TruncatedCloseCode);
+        assert_fails_with(&masked_frame(0x88, KEY, &hex("03 ec")), ProtocolError::InvalidCloseCode(1004));
+        assert_fails_with(&masked_frame(0x88, KEY, &hex("03 e8 ed a0 80")), ProtocolError::InvalidCloseReason);
+    }
+
+    #[test]
+    fn ignores_input_after_close() {
+        let mut input = masked_frame(0x88, KEY, &hex("03 e8"));
+        input.extend(masked_frame(0x81, KEY, b"late"));
+        input.extend(hex("ff ff ff"));
+        let (events, output) = feed_all(&input);
+        assert_eq!(events, vec![close_event(1000, "")]);
+        assert_eq!(output, hex("88 02 03 e8"));
+    }
+
+    #[test]
+    fn local_close_waits_for_peer_reply() {
+        let mut conn = open_server(1000);
+        conn.close(Some(4000), "done").unwrap();
+        assert_eq!(conn.drain_output().unwrap(), hex("88 06 0f a0 64 6f 6e 65"));
+        assert!(conn.close_expected());
+        assert_eq!(conn.ready_state(), 2);
+        // Sends after close are refused; messages still arriving are delivered.
+        assert_eq!(conn.send(true, b"x"), SendStatus::Refused);
+        conn.feed(&masked_frame(0x81, KEY, b"late"));
+        conn.feed(&masked_frame(0x88, KEY, &hex("0f a0")));
+        assert_eq!(conn.drain_events(), vec![text("late"), close_event(4000, "")]);
+        assert_eq!(conn.drain_output(), None, "no second close frame");
+        assert_eq!(conn.ready_state(), 3);
+        assert!(!conn.close_expected());
+    }
+
+    #[test]
+    fn close_checks_code_and_reason_length() {
+        let mut conn = open_server(1000);
+        assert_eq!(conn.close(Some(1001), ""), Err(UsageError::InvalidCloseCode(1001)));
+        assert_eq!(conn.close(Some(1000), &"x".repeat(124)), Err(UsageError::CloseReasonTooLong(124)));
+        assert_eq!(conn.drain_output(), None);
+        assert!(conn.close(None, &"x".repeat(123)).is_ok());
+        assert_eq!(conn.drain_output().unwrap().len(), 2 + 125);
+    }
+
+    #[test]
+    fn tcp_drop_is_1006() {
+        let mut conn = open_server(1000);
+        conn.feed_eof();
+        assert_eq!(conn.drain_events(), vec![close_event(1006, "")]);
+    }
+}
+
+mod utf8_8_1 {
+    use super::*;
+
+    #[test]
+    fn fails_fast_inside_first_fragment() {
+        // The first fragment already holds an impossible sequence: fail before the rest.
+        let mut conn = open_server(1000);
+        conn.feed(&masked_frame(0x01, KEY, &hex("ce ba e1 bd b9 ce bc ce b5 ed a0 80")));
+        let reason = ProtocolError::InvalidUtf8.to_string();
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::InvalidUtf8), close_event(1007, &reason)]);
+    }
+
+    #[test]
+    fn fails_fast_inside_a_partially_received_frame() {
+        let frame = masked_frame(0x81, KEY, &hex("61 62 ff 63 64 65 66"));
+        let mut conn = open_server(1000);
+        conn.feed(frame.get(..9).unwrap());
+        assert_eq!(conn.drain_events().len(), 2, "error and close before the frame is complete");
+    }
+
+    #[test]
+    fn code_point_split_across_fragments_is_valid() {
+        let euro = "€".as_bytes();
+        let mut input = masked_frame(0x01, KEY, &euro[..1]);
+        input.extend(masked_frame(0x00, KEY, &euro[1..2]));
+        input.extend(masked_frame(0x80, KEY, &euro[2..]));
+        assert_eq!(feed_all(&input).0, vec![text("€")]);
+    }
+
+    #[test]
+    fn unfinished_code_point_at_message_end_is_1007() {
+        assert_fails_with(&masked_frame(0x81, KEY, &hex("e2 82")), ProtocolError::InvalidUtf8);
+    }
+}
+
+mod limits {
+    use super::*;
+
+    #[test]
+    fn refuses_declared_length_over_max_before_buffering() {
+        let header = hex("82 ff 00 00 00 00 04 00 00 00 37 fa 21 3d"); // 64 MiB declared
+        let mut conn = open_server(crate::core::limits::DEFAULT_MAX_LENGTH);
+        conn.feed(&header);
+        let reason = ProtocolError::MessageTooLarge.to_string();
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::MessageTooLarge), close_event(1009, &reason)]);
+    }
+
+    #[test]
+    fn refuses_largest_declared_length() {
+        assert_fails_with(&hex("82 ff 7f ff ff ff ff ff ff ff 37 fa 21 3d"), ProtocolError::MessageTooLarge);
+        assert_fails_with(&hex("82 ff 80 00 00 00 00 00 00 00 37 fa 21 3d"), ProtocolError::InvalidLength);
+    }
+
+    #[test]
+    fn counts_fragments_toward_max_length() {
+        let mut input = masked_frame(0x02, KEY, &[1; 6]);
+        input.extend(masked_frame(0x80, KEY, &[2; 5]));
+        let (events, _) = feed_everywhere(&input, 10);
+        assert_eq!(events.first(), Some(&Event::Error(ProtocolError::MessageTooLarge)));
+        let (events, _) = feed_everywhere(&input, 11);
+        assert_eq!(events.len(), 1);
+    }
+}
+
+mod opening_handshake_4 {
+    use super::*;
+
+    #[test]
+    fn queues_sends_until_open() {
+        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default()).unwrap();
+        assert_eq!(conn.ready_state(), 0);
+        assert_eq!(conn.send(true, b"early"), SendStatus::Queued);
+        assert_eq!(conn.drain_output(), None);
+        conn.start();
+        let output = conn.drain_output().unwrap();
+        assert!(output.ends_with(b"\r\n\r\n\x81\x05early"));
+        assert_eq!(conn.ready_state(), 1);
+    }
+
+    #[test]
+    fn refusal_reports_error_then_close_1002() {
+        let mut request = upgrade_request();
+        request.method = "POST".into();
+        let mut conn = Connection::server(request, vec![], &[], Limits::default()).unwrap();
+        conn.start();
+        assert!(conn.drain_output().unwrap().starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
+        let message = "Not a WebSocket request".to_owned();
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::Handshake(message.clone())), close_event(1002, &message)]);
+        assert_eq!(conn.ready_state(), 3);
+    }
+
+    #[test]
+    fn close_before_start_closes_without_handshake() {
+        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default()).unwrap();
+        conn.close(Some(3000), "early").unwrap();
+        assert_eq!(conn.drain_events(), vec![close_event(3000, "early")]);
+        conn.start();
+        assert_eq!(conn.drain_output(), None);
+    }
+
+    #[test]
+    fn invalid_custom_header_is_a_usage_error() {
+        let headers = vec![("X-Evil".to_owned(), "a\r\nInjected: 1".to_owned())];
+        assert!(matches!(Connection::server(upgrade_request(), vec![], &headers, Limits::default()), Err(UsageError::InvalidHeader(_))));
+    }
+}

@@ -1,0 +1,415 @@
+//! The RFC 6455 connection state machine, for either role, after the opening handshake.
+//!
+//! ```text
+//!  feed(bytes) ──► Reader::Header ──parse_header──► begin_frame ──► Reader::Payload
+//!                        ▲                               │ error        │ bytes (unmasked,
+//!                        │                               ▼              │  UTF-8 checked)
+//!                        └──────── finish_frame ◄──── fail(err) ◄───────┘
+//!                                     │                  │
+//!              Message/Ping/Pong/Close events     Error + close frame + Close,
+//!              pong and close echo → output       then Reader::Discard
+//! ```
+//!
+//! Closing handshake (section 7): `close()` sends a close frame and waits in
+//! `Closing` (the caller starts its close timeout); the peer's close frame then ends
+//! the connection. A close frame received while `Open` is echoed with its code and
+//! the connection ends at once. Either way `Event::Close` tells the caller to shut
+//! the TCP connection.
+
+use super::close::{self, ClosePayload, NO_STATUS_RECEIVED, NORMAL_CLOSURE};
+use super::error::{ProtocolError, UsageError};
+use super::frame::{self, encode_header_into, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD, MAX_HEADER_BYTES};
+use super::limits::Limits;
+use super::mask::{apply_mask, extend_unmasked};
+use super::utf8::Utf8Validator;
+use super::{Event, MaskSource, Role, State};
+
+/// The most bytes reserved up front for a message, whatever length a frame declares,
+/// so that a peer cannot make us allocate memory it never sends.
+const MAX_RESERVATION: u64 = 1 << 20;
+
+enum Reader {
+    Header { buf: [u8; MAX_HEADER_BYTES], len: usize },
+    Payload { header: FrameHeader, received: u64 },
+    /// After a failure or the closing handshake: input is dropped.
+    Discard,
+}
+
+impl Reader {
+    fn header() -> Self {
+        Reader::Header { buf: [0; MAX_HEADER_BYTES], len: 0 }
+    }
+}
+
+struct PartialMessage {
+    text: bool,
+    data: Vec<u8>,
+    utf8: Utf8Validator,
+}
+
+/// A message or ping sent before the handshake completed.
+struct Queued {
+    opcode: OpCode,
+    payload: Vec<u8>,
+}
+
+/// Whether a send was written, held until open, or refused because the connection is
+/// closing or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    Written,
+    Queued,
+    Refused,
+}
+
+pub struct Hybi {
+    role: Role,
+    state: State,
+    limits: Limits,
+    reader: Reader,
+    message: Option<PartialMessage>,
+    control: Vec<u8>,
+    queued: Vec<Queued>,
+    masks: Box<dyn MaskSource>,
+    out: Vec<u8>,
+    events: Vec<Event>,
+}
+
+impl Hybi {
+    pub fn new(role: Role, limits: Limits, masks: Box<dyn MaskSource>) -> Self {
+        Hybi {
+            role,
+            state: State::Connecting,
+            limits,
+            reader: Reader::header(),
+            message: None,
+            control: Vec::new(),
+            queued: Vec::new(),
+            masks,
+            out: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Completes the opening handshake: flushes what was sent while connecting.
+    pub fn open(&mut self) {
+        if self.state != State::Connecting {
+            return;
+        }
+        self.state = State::Open;
+        for Queued { opcode, payload } in std::mem::take(&mut self.queued) {
+            self.write_frame(opcode, &payload);
+        }
+        self.events.push(Event::Open);
+    }
+
+    /// Ends the connection without a handshake, e.g. when the opening handshake failed.
+    pub fn abort(&mut self, error: ProtocolError) {
+        let code = error.close_code();
+        let reason = error.to_string();
+        if !matches!(self.state, State::Closed) {
+            self.events.push(Event::Error(error));
+            self.finish(code, reason);
+        }
+    }
+
+    /// Bytes for the peer that are not frames, such as the handshake response.
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Processes bytes read from the peer. Peer faults become events, never errors.
+    pub fn feed(&mut self, mut input: &[u8]) {
+        while !input.is_empty() {
+            let used = match std::mem::replace(&mut self.reader, Reader::Discard) {
+                Reader::Discard => return,
+                Reader::Header { buf, len } => self.read_header(buf, len, input),
+                Reader::Payload { header, received } => self.read_payload(header, received, input),
+            };
+            input = input.get(used..).unwrap_or_default();
+        }
+    }
+
+    /// The peer closed the TCP connection.
+    pub fn feed_eof(&mut self) {
+        if self.state != State::Closed {
+            self.finish(close::ABNORMAL_CLOSURE, String::new());
+        }
+    }
+
+    fn read_header(&mut self, mut buf: [u8; MAX_HEADER_BYTES], len: usize, input: &[u8]) -> usize {
+        // Parse in place when no earlier read left part of a header behind.
+        let (parsed, from_input) = if len == 0 {
+            (frame::parse_header(input, self.allowed_rsv()), 0)
+        } else {
+            let take = (MAX_HEADER_BYTES - len).min(input.len());
+            if let (Some(dst), Some(src)) = (buf.get_mut(len..len + take), input.get(..take)) {
+                dst.copy_from_slice(src);
+            }
+            (frame::parse_header(buf.get(..len + take).unwrap_or_default(), self.allowed_rsv()), take)
+        };
+        match parsed {
+            Err(error) => {
+                self.fail(error);
+                input.len()
+            }
+            Ok(Parsed::NeedMore) => {
+                // Keep what we have; `input` is shorter than a header here.
+                let mut held = [0u8; MAX_HEADER_BYTES];
+                let total = if len == 0 { input.len() } else { len + from_input };
+                let source: &[u8] = if len == 0 { input } else { buf.get(..total).unwrap_or_default() };
+                if let (Some(dst), Some(src)) = (held.get_mut(..total), source.get(..total)) {
+                    dst.copy_from_slice(src);
+                }
+                self.reader = Reader::Header { buf: held, len: total };
+                input.len()
+            }
+            Ok(Parsed::Header(header, header_len)) => {
+                let used = header_len - len;
+                match self.begin_frame(&header) {
+                    Err(error) => {
+                        self.fail(error);
+                        input.len()
+                    }
+                    Ok(()) => {
+                        self.reader = Reader::Payload { header, received: 0 };
+                        if header.payload_len == 0 {
+                            self.finish_frame(header);
+                        }
+                        used
+                    }
+                }
+            }
+        }
+    }
+
+    fn allowed_rsv(&self) -> u8 {
+        0
+    }
+
+    fn begin_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let held = match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::UnfinishedMessage),
+            (OpCode::Continuation, Some(message)) => message.data.len() as u64,
+            (OpCode::Text | OpCode::Binary, None) => 0,
+            (OpCode::Close | OpCode::Ping | OpCode::Pong, _) => {
+                self.control.clear();
+                return Ok(());
+            }
+        };
+        if held.saturating_add(header.payload_len) > self.limits.max_length {
+            return Err(ProtocolError::MessageTooLarge);
+        }
+        let reserve = usize::try_from(header.payload_len.min(MAX_RESERVATION)).unwrap_or(0);
+        match &mut self.message {
+            Some(message) => message.data.reserve(reserve),
+            None => {
+                self.message = Some(PartialMessage {
+                    text: header.opcode == OpCode::Text,
+                    data: Vec::with_capacity(reserve),
+                    utf8: Utf8Validator::new(),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn read_payload(&mut self, header: FrameHeader, received: u64, input: &[u8]) -> usize {
+        let remaining = header.payload_len - received;
+        let take = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
+        let chunk = input.get(..take).unwrap_or_default();
+        let offset = usize::try_from(received % 4).unwrap_or(0);
+        let target = if header.opcode.is_control() {
+            &mut self.control
+        } else {
+            match &mut self.message {
+                Some(message) => &mut message.data,
+                None => return input.len(), // begin_frame guarantees a message
+            }
+        };
+        let start = target.len();
+        match header.mask {
+            Some(key) => extend_unmasked(target, chunk, key, offset),
+            None => target.extend_from_slice(chunk),
+        }
+        if let Some(message) = self.message.as_mut().filter(|m| m.text && !header.opcode.is_control()) {
+            if !message.utf8.feed(message.data.get(start..).unwrap_or_default()) {
+                self.fail(ProtocolError::InvalidUtf8);
+                return input.len();
+            }
+        }
+        let received = received + take as u64;
+        self.reader = Reader::Payload { header, received };
+        if received == header.payload_len {
+            self.finish_frame(header);
+        }
+        take
+    }
+
+    fn finish_frame(&mut self, header: FrameHeader) {
+        self.reader = Reader::header();
+        match header.opcode {
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                if !header.fin {
+                    return;
+                }
+                if let Some(message) = self.message.take() {
+                    if message.text && !message.utf8.is_complete() {
+                        return self.fail(ProtocolError::InvalidUtf8);
+                    }
+                    self.events.push(Event::Message { text: message.text, data: message.data });
+                }
+            }
+            OpCode::Close => {
+                let payload = std::mem::take(&mut self.control);
+                match close::parse_close_payload(&payload) {
+                    Ok(received) => self.on_close_frame(received),
+                    Err(error) => self.fail(error),
+                }
+            }
+            OpCode::Ping => {
+                let payload = std::mem::take(&mut self.control);
+                if self.state == State::Open {
+                    self.write_frame(OpCode::Pong, &payload);
+                }
+                self.events.push(Event::Ping(payload));
+            }
+            OpCode::Pong => {
+                let payload = std::mem::take(&mut self.control);
+                self.events.push(Event::Pong(payload));
+            }
+        }
+    }
+
+    fn on_close_frame(&mut self, received: ClosePayload) {
+        let code = received.code.unwrap_or(NO_STATUS_RECEIVED);
+        if self.state == State::Open {
+            // Section 5.5.1: echo the status code; an empty close is answered with 1000
+            // as websocket-driver answers it.
+            let reply = close::encode_close_payload(received.code.unwrap_or(NORMAL_CLOSURE), &received.reason);
+            self.write_frame(OpCode::Close, &reply);
+        }
+        self.finish(code, received.reason);
+    }
+
+    /// Fails the connection (section 7.1.7): report, send a close frame, stop reading.
+    fn fail(&mut self, error: ProtocolError) {
+        let code = error.close_code();
+        let reason = error.to_string();
+        match self.state {
+            State::Closed => return,
+            State::Open => {
+                let payload = close::encode_close_payload(code, truncate_reason(&reason));
+                self.write_frame(OpCode::Close, &payload);
+            }
+            State::Connecting | State::Closing => {}
+        }
+        self.events.push(Event::Error(error));
+        self.finish(code, reason);
+    }
+
+    fn finish(&mut self, code: u16, reason: String) {
+        self.state = State::Closed;
+        self.reader = Reader::Discard;
+        self.message = None;
+        self.control = Vec::new();
+        self.queued.clear();
+        self.events.push(Event::Close { code, reason });
+    }
+
+    /// Sends a text or binary message. `text` must already be UTF-8.
+    pub fn send(&mut self, text: bool, payload: &[u8]) -> SendStatus {
+        let opcode = if text { OpCode::Text } else { OpCode::Binary };
+        self.send_frame(opcode, payload)
+    }
+
+    /// Sends a ping. Payloads over 125 bytes cannot be a control frame: refused.
+    pub fn ping(&mut self, payload: &[u8]) -> SendStatus {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return SendStatus::Refused;
+        }
+        self.send_frame(OpCode::Ping, payload)
+    }
+
+    fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) -> SendStatus {
+        match self.state {
+            State::Connecting => {
+                self.queued.push(Queued { opcode, payload: payload.to_vec() });
+                SendStatus::Queued
+            }
+            State::Open => {
+                self.write_frame(opcode, payload);
+                SendStatus::Written
+            }
+            State::Closing | State::Closed => SendStatus::Refused,
+        }
+    }
+
+    /// Starts the closing handshake. `code` defaults to 1000.
+    pub fn close(&mut self, code: Option<u16>, reason: &str) -> Result<(), UsageError> {
+        let code = code.unwrap_or(NORMAL_CLOSURE);
+        close::check_app_code(code)?;
+        close::check_reason(reason)?;
+        match self.state {
+            State::Connecting => self.finish(code, reason.to_owned()),
+            State::Open => {
+                self.write_frame(OpCode::Close, &close::encode_close_payload(code, reason));
+                self.state = State::Closing;
+            }
+            State::Closing | State::Closed => {}
+        }
+        Ok(())
+    }
+
+    /// True while a close frame we sent waits for the peer's reply: the caller's close
+    /// timeout should be running.
+    pub fn close_expected(&self) -> bool {
+        self.state == State::Closing
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Client => Some(self.masks.next_key()),
+            Role::Server => None,
+        };
+        let header = FrameHeader { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode, mask, payload_len: payload.len() as u64 };
+        self.out.reserve(frame::header_len(header.payload_len, mask.is_some()) + payload.len());
+        encode_header_into(&header, &mut self.out);
+        let start = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let (Some(key), Some(written)) = (mask, self.out.get_mut(start..)) {
+            apply_mask(written, key, 0);
+        }
+    }
+
+    pub fn drain_output(&mut self) -> Option<Vec<u8>> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.out))
+        }
+    }
+
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+}
+
+/// Protocol error messages are short ASCII, but never let one overflow a control frame.
+fn truncate_reason(reason: &str) -> &str {
+    let mut end = reason.len().min(close::MAX_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason.get(..end).unwrap_or_default()
+}
