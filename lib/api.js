@@ -145,9 +145,16 @@ class API extends Stream {
         case 'message': this._receiveMessage(event.data); break
         case 'pong': this._receivePong(event.data); break
         case 'error': this._emitError(event.reason); break
-        case 'close': this._beginClose(event.reason, event.code); break
+        case 'close': this._flushClose(); this._beginClose(event.reason, event.code); break
       }
     }
+  }
+
+  // The close frame the protocol owes the peer goes out only now, after the events
+  // before it were dispatched, so replies sent by their handlers precede it.
+  _flushClose () {
+    const output = this._call(() => this._native.flushClose())
+    if (output) this._write(output)
   }
 
   _write (bytes) {

@@ -125,6 +125,14 @@ impl NativeConnection {
         Ok(drain(&mut self.inner))
     }
 
+    /// The close frame owed to the peer once the events before a `close` event were
+    /// delivered (see `Hybi::flush_close`), or `null`.
+    #[napi(catch_unwind)]
+    pub fn flush_close(&mut self) -> Option<Buffer> {
+        self.inner.flush_close();
+        self.inner.drain_output().map(Buffer::from)
+    }
+
     #[napi(getter)]
     pub fn close_expected(&self) -> bool {
         self.inner.close_expected()

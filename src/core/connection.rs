@@ -97,6 +97,10 @@ impl Connection {
         self.hybi.close(code, reason)
     }
 
+    pub fn flush_close(&mut self) {
+        self.hybi.flush_close()
+    }
+
     pub fn close_expected(&self) -> bool {
         self.hybi.close_expected()
     }

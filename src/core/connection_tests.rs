@@ -33,7 +33,9 @@ fn run(pieces: &[&[u8]], max_length: u64) -> (Vec<Event>, Vec<u8>) {
     for piece in pieces {
         conn.feed(piece);
     }
-    (conn.drain_events(), conn.drain_output().unwrap_or_default())
+    let events = conn.drain_events();
+    conn.flush_close();
+    (events, conn.drain_output().unwrap_or_default())
 }
 
 /// Feeds `input` whole, then split in two at every offset, and returns what the whole
@@ -221,6 +223,24 @@ mod closing_handshake_7 {
         assert_fails_with(&masked_frame(0x88, KEY, &hex("03")), ProtocolError::TruncatedCloseCode);
         assert_fails_with(&masked_frame(0x88, KEY, &hex("03 ec")), ProtocolError::InvalidCloseCode(1004));
         assert_fails_with(&masked_frame(0x88, KEY, &hex("03 e8 ed a0 80")), ProtocolError::InvalidCloseReason);
+    }
+
+    #[test]
+    fn replies_sent_before_flush_precede_the_close_frame() {
+        // Autobahn 3.2: a valid message and a bad frame in one read. The echo of the
+        // message must still go out, before the close frame.
+        let mut input = masked_frame(0x81, KEY, b"Hello");
+        input.extend(masked_frame(0xa1, KEY, b"x"));
+        let mut conn = open_server(1000);
+        conn.feed(&input);
+        assert_eq!(conn.drain_events().first(), Some(&text("Hello")));
+        assert_eq!(conn.drain_output(), None, "close frame held");
+        assert_eq!(conn.send(true, b"Hello"), SendStatus::Written);
+        conn.flush_close();
+        let mut expected = hex("81 05 48 65 6c 6c 6f");
+        expected.extend(server_close(1002, &ProtocolError::ReservedBits { rsv1: false, rsv2: true, rsv3: false }.to_string()));
+        assert_eq!(conn.drain_output().unwrap(), expected);
+        assert_eq!(conn.send(true, b"late"), SendStatus::Refused);
     }
 
     #[test]

@@ -15,6 +15,12 @@
 //! the connection. A close frame received while `Open` is echoed with its code and
 //! the connection ends at once. Either way `Event::Close` tells the caller to shut
 //! the TCP connection.
+//!
+//! A close frame that the core owes the peer (an echo, or the frame that fails the
+//! connection) is held until the caller calls `flush_close`, after it has delivered
+//! the events that came before the close. Messages the application sends while
+//! handling those events still go out first, exactly as if the frames had arrived in
+//! separate reads: an echo server answers every message it received before the close.
 
 use super::close::{self, ClosePayload, NO_STATUS_RECEIVED, NORMAL_CLOSURE};
 use super::error::{ProtocolError, UsageError};
@@ -70,6 +76,8 @@ pub struct Hybi {
     message: Option<PartialMessage>,
     control: Vec<u8>,
     queued: Vec<Queued>,
+    /// Payload of the close frame we owe the peer, until `flush_close`.
+    owed_close: Option<Vec<u8>>,
     masks: Box<dyn MaskSource>,
     out: Vec<u8>,
     events: Vec<Event>,
@@ -85,6 +93,7 @@ impl Hybi {
             message: None,
             control: Vec::new(),
             queued: Vec::new(),
+            owed_close: None,
             masks,
             out: Vec::new(),
             events: Vec::new(),
@@ -136,6 +145,7 @@ impl Hybi {
 
     /// The peer closed the TCP connection.
     pub fn feed_eof(&mut self) {
+        self.owed_close = None;
         if self.state != State::Closed {
             self.finish(close::ABNORMAL_CLOSURE, String::new());
         }
@@ -297,7 +307,7 @@ impl Hybi {
             // Section 5.5.1: echo the status code; an empty close is answered with 1000
             // as websocket-driver answers it.
             let reply = close::encode_close_payload(received.code.unwrap_or(NORMAL_CLOSURE), &received.reason);
-            self.write_frame(OpCode::Close, &reply);
+            self.owed_close = Some(reply);
         }
         self.finish(code, received.reason);
     }
@@ -309,8 +319,7 @@ impl Hybi {
         match self.state {
             State::Closed => return,
             State::Open => {
-                let payload = close::encode_close_payload(code, truncate_reason(&reason));
-                self.write_frame(OpCode::Close, &payload);
+                self.owed_close = Some(close::encode_close_payload(code, truncate_reason(&reason)));
             }
             State::Connecting | State::Closing => {}
         }
@@ -351,7 +360,20 @@ impl Hybi {
                 self.write_frame(opcode, payload);
                 SendStatus::Written
             }
+            // The connection is over but its close frame is not on the wire yet.
+            State::Closed if self.owed_close.is_some() => {
+                self.write_frame(opcode, payload);
+                SendStatus::Written
+            }
             State::Closing | State::Closed => SendStatus::Refused,
+        }
+    }
+
+    /// Writes the close frame the core owes the peer, if any. Call it once the events
+    /// drained before `Event::Close` have been handled.
+    pub fn flush_close(&mut self) {
+        if let Some(payload) = self.owed_close.take() {
+            self.write_frame(OpCode::Close, &payload);
         }
     }
 
