@@ -5,5 +5,6 @@
 const WebSocket = require('./lib/websocket')
 
 WebSocket.WebSocket = WebSocket
+WebSocket.Client = require('./lib/client')
 
 module.exports = WebSocket

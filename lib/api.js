@@ -114,7 +114,11 @@ class API extends Stream {
     const batch = this._native.close(Number(code), String(reason))
 
     if (this._native.closeExpected && !this._closeTimer) {
-      this._closeTimer = setTimeout(() => this._beginClose('', 1006), CLOSE_TIMEOUT)
+      this._closeTimer = setTimeout(() => {
+        // The peer never answered our close frame: stop waiting for it.
+        if (this._stream) this._stream.destroy()
+        this._beginClose('', 1006)
+      }, CLOSE_TIMEOUT)
     }
     if (this.readyState !== CLOSED) this.readyState = CLOSING
     this._apply(batch)
@@ -139,6 +143,7 @@ class API extends Stream {
 
   _apply (batch) {
     if (batch.output) this._write(batch.output)
+    if (batch.handshake) this._handshakeResponse(batch.handshake)
     for (const event of batch.events) {
       switch (event.kind) {
         case 'open': this._open(); break
@@ -149,6 +154,9 @@ class API extends Stream {
       }
     }
   }
+
+  // The client records the server's response; the server has none.
+  _handshakeResponse (response) {}
 
   // The close frame the protocol owes the peer goes out only now, after the events
   // before it were dispatched, so replies sent by their handlers precede it.
@@ -189,28 +197,13 @@ class API extends Stream {
     this._dispatch('error', { message })
   }
 
-  // The protocol says the connection is over: remember why, and shut the socket once
-  // the bytes already written (such as our close frame) are flushed.
+  // The connection is over (closing handshake done, protocol error, timeout): report
+  // it now, as faye does, and let the socket flush what was written before it closes.
   _beginClose (reason, code) {
     if (this.readyState === CLOSED) return
     this.readyState = CLOSING
     this._closeParams = [reason, code]
-    this._shutdownSocket()
-  }
-
-  // end() rather than destroy(): destroy() would drop a close frame still queued in
-  // the socket. The socket is destroyed once its writes finish, so its file descriptor
-  // is released even if the peer never closes its side.
-  _shutdownSocket () {
-    const socket = this._stream
-    if (!socket || socket.destroyed) return this._finalizeClose()
-    if (this._shuttingDown) return
-    this._shuttingDown = true
-    socket.end()
-    if (socket.writableFinished) return socket.destroy()
-    socket.once('finish', () => socket.destroy())
-    // A peer that stops reading keeps 'finish' from firing: give up after the timeout.
-    setTimeout(() => socket.destroy(), CLOSE_TIMEOUT).unref()
+    this._finalizeClose()
   }
 
   _finalizeClose () {
@@ -232,6 +225,22 @@ class API extends Stream {
 
     const [reason, code] = this._closeParams
     this._dispatch('close', { code, reason })
+  }
+
+  // end() rather than destroy(): destroy() would drop a close frame still queued in the
+  // socket. The socket is destroyed once its writes finish, so its file descriptor is
+  // released even if the peer never closes its side; a socket still connecting has
+  // nothing to flush.
+  _shutdownSocket () {
+    const socket = this._stream
+    if (!socket || socket.destroyed || this._shuttingDown) return
+    this._shuttingDown = true
+    if (socket.connecting) return socket.destroy()
+    socket.end()
+    if (socket.writableFinished) return socket.destroy()
+    socket.once('finish', () => socket.destroy())
+    // A peer that stops reading keeps 'finish' from firing: give up after the timeout.
+    setTimeout(() => socket.destroy(), CLOSE_TIMEOUT).unref()
   }
 
   _dispatch (type, fields) {

@@ -3,6 +3,8 @@
 // Option names each class accepts. The server list matches faye-websocket's, which
 // shares one list between server and client.
 const SERVER_OPTIONS = ['headers', 'extensions', 'maxLength', 'ping', 'proxy', 'tls', 'ca']
+// faye documents `net` for the client but rejects it; here it works.
+const CLIENT_OPTIONS = SERVER_OPTIONS.concat(['net'])
 
 function validateOptions (options, validKeys) {
   options = options || {}
@@ -31,4 +33,4 @@ function protocolList (protocols) {
   return [].concat(protocols).map(String)
 }
 
-module.exports = { SERVER_OPTIONS, validateOptions, flattenHeaders, protocolList }
+module.exports = { SERVER_OPTIONS, CLIENT_OPTIONS, validateOptions, flattenHeaders, protocolList }

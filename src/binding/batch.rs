@@ -16,10 +16,20 @@ pub struct NativeEvent {
     pub reason: Option<String>,
 }
 
-/// Everything one native call produced: bytes to write, then events in order.
+/// The server's handshake response, for a client's `statusCode` and `headers`.
+#[napi(object, object_from_js = false)]
+pub struct HandshakeResponse {
+    pub status_code: u32,
+    /// Flat `[name, value, …]`, names lower-cased, repeated headers joined.
+    pub headers: Vec<String>,
+}
+
+/// Everything one native call produced: bytes to write, the handshake response if it
+/// arrived in this call, then events in order.
 #[napi(object, object_from_js = false)]
 pub struct Batch {
     pub output: Option<Buffer>,
+    pub handshake: Option<HandshakeResponse>,
     pub events: Vec<NativeEvent>,
 }
 
@@ -64,6 +74,10 @@ fn utf8_string(data: Vec<u8>) -> String {
 pub fn drain(conn: &mut Connection) -> Batch {
     Batch {
         output: conn.drain_output().map(Buffer::from),
+        handshake: conn.take_response().map(|head| HandshakeResponse {
+            status_code: u32::from(head.status),
+            headers: head.headers.into_iter().flat_map(|(name, value)| [name, value]).collect(),
+        }),
         events: conn.drain_events().into_iter().map(convert).collect(),
     }
 }

@@ -7,6 +7,8 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use super::batch::{drain, Batch};
+use super::random::{nonce, OsMasks};
+use crate::core::handshake::client::ClientTarget;
 use crate::core::handshake::headers::RequestHeaders;
 use crate::core::handshake::server::{self, UpgradeRequest};
 use crate::core::hybi::SendStatus;
@@ -14,12 +16,12 @@ use crate::core::limits::{Limits, DEFAULT_MAX_LENGTH};
 use crate::core::error::invalid_close_code_message;
 use crate::core::Connection;
 
-fn usage(error: impl std::fmt::Display) -> Error {
+pub(crate) fn usage(error: impl std::fmt::Display) -> Error {
     Error::new(Status::InvalidArg, error.to_string())
 }
 
 /// Pairs up a flat `[name, value, name, value, …]` list, as Node's `rawHeaders` is.
-fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
+pub(crate) fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
     let mut out = Vec::with_capacity(flat.len() / 2);
     let mut iter = flat.into_iter();
     while let (Some(name), Some(value)) = (iter.next(), iter.next()) {
@@ -73,7 +75,24 @@ impl NativeConnection {
         Ok(NativeConnection { inner })
     }
 
-    /// Answers the opening handshake.
+    /// A client connection. `path` and `host` come from the URL as JS parsed it;
+    /// `authorization` from its user:password.
+    #[napi(factory, catch_unwind)]
+    pub fn client(
+        path: String,
+        host: String,
+        protocols: Vec<String>,
+        headers: Vec<String>,
+        authorization: Option<String>,
+        max_length: Option<f64>,
+    ) -> Result<Self> {
+        let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
+        let masks = Box::new(OsMasks::new());
+        let inner = Connection::client(&target, nonce()?, limits(max_length)?, masks).map_err(usage)?;
+        Ok(NativeConnection { inner })
+    }
+
+    /// Starts the opening handshake: answers it (server) or writes the request (client).
     #[napi(catch_unwind)]
     pub fn start(&mut self) -> Batch {
         self.inner.start();

@@ -3,3 +3,5 @@
 
 mod batch;
 mod connection;
+mod proxy;
+mod random;

@@ -1,27 +1,34 @@
-//! The one connection API the binding uses. It picks the protocol from the upgrade
-//! request (today RFC 6455 only) and runs the opening handshake before handing the
-//! byte stream to the frame state machine.
+//! The one connection API the binding uses, for both roles. It runs the opening
+//! handshake (answering an upgrade request, or writing one and checking the response)
+//! before handing the byte stream to the frame state machine.
 
 use super::error::{ProtocolError, UsageError};
+use super::handshake::client::{ClientHandshake, ClientTarget, HANDSHAKE_ERROR_PREFIX};
 use super::handshake::headers::HeaderList;
+use super::handshake::response::{HeadProgress, HeadReader, ResponseHead};
 use super::handshake::server::{self, Outcome, UpgradeRequest};
 use super::hybi::{Hybi, SendStatus};
 use super::limits::Limits;
-use super::{Event, NoMasks, Role, State};
+use super::{Event, MaskSource, NoMasks, Role, State};
 
 pub const HYBI_VERSION: &str = "hybi-13";
 
-/// A server connection waiting for `start()`.
-struct PendingHandshake {
-    request: UpgradeRequest,
-    protocols: Vec<String>,
-    headers: HeaderList,
+/// Where the opening handshake stands.
+enum Handshake {
+    /// A server connection waiting for `start()`.
+    ServerPending { request: UpgradeRequest, protocols: Vec<String>, headers: HeaderList },
+    /// A client connection: the request is written on `start()`, then the response read.
+    ClientPending(ClientHandshake),
+    ClientAwaiting { handshake: ClientHandshake, reader: HeadReader },
+    Done,
 }
 
 pub struct Connection {
     hybi: Hybi,
     protocol: Option<String>,
-    pending: Option<PendingHandshake>,
+    handshake: Handshake,
+    /// The server's handshake response, for a client, until the caller takes it.
+    response: Option<ResponseHead>,
 }
 
 impl Connection {
@@ -40,28 +47,91 @@ impl Connection {
         Ok(Connection {
             hybi: Hybi::new(Role::Server, limits, Box::new(NoMasks)),
             protocol: None,
-            pending: Some(PendingHandshake { request, protocols, headers: list }),
+            handshake: Handshake::ServerPending { request, protocols, headers: list },
+            response: None,
         })
     }
 
-    /// Answers the upgrade request: a 101 and `Event::Open`, or a 400 with
-    /// `Event::Error` and `Event::Close`. Does nothing a second time, or once closed.
+    /// A client-side connection. `nonce` is the 16 random bytes of Sec-WebSocket-Key;
+    /// `masks` supplies a fresh key for every frame.
+    pub fn client(
+        target: &ClientTarget,
+        nonce: [u8; 16],
+        limits: Limits,
+        masks: Box<dyn MaskSource>,
+    ) -> Result<Self, UsageError> {
+        Ok(Connection {
+            hybi: Hybi::new(Role::Client, limits, masks),
+            protocol: None,
+            handshake: Handshake::ClientPending(ClientHandshake::new(target, nonce)?),
+            response: None,
+        })
+    }
+
+    /// Starts the opening handshake. A server answers the upgrade request: a 101 and
+    /// `Event::Open`, or a 400 with `Event::Error` and `Event::Close`. A client writes
+    /// its upgrade request. Does nothing a second time, or once closed.
     pub fn start(&mut self) {
-        let Some(pending) = self.pending.take() else { return };
         if self.hybi.state() != State::Connecting {
             return;
         }
-        match server::respond(&pending.request, &pending.protocols, &pending.headers) {
-            Outcome::Accepted { response, protocol } => {
-                self.protocol = protocol;
-                self.hybi.write_raw(&response);
-                self.hybi.open();
+        match std::mem::replace(&mut self.handshake, Handshake::Done) {
+            Handshake::ServerPending { request, protocols, headers } => {
+                match server::respond(&request, &protocols, &headers) {
+                    Outcome::Accepted { response, protocol } => {
+                        self.protocol = protocol;
+                        self.hybi.write_raw(&response);
+                        self.hybi.open();
+                    }
+                    Outcome::Refused { response, message } => {
+                        self.hybi.write_raw(&response);
+                        self.hybi.abort(ProtocolError::Handshake(message));
+                    }
+                }
             }
-            Outcome::Refused { response, message } => {
-                self.hybi.write_raw(&response);
-                self.hybi.abort(ProtocolError::Handshake(message));
+            Handshake::ClientPending(handshake) => {
+                self.hybi.write_raw(handshake.request());
+                self.handshake = Handshake::ClientAwaiting { handshake, reader: HeadReader::default() };
+            }
+            other => self.handshake = other,
+        }
+    }
+
+    /// Reads the server's response head; returns the bytes that followed it once the
+    /// connection is open.
+    fn read_response(&mut self, input: &[u8]) -> Option<Vec<u8>> {
+        let Handshake::ClientAwaiting { handshake, reader } = &mut self.handshake else {
+            return None;
+        };
+        match reader.feed(input) {
+            HeadProgress::NeedMore => None,
+            HeadProgress::Invalid(reason) => {
+                self.handshake = Handshake::Done;
+                self.hybi.abort(ProtocolError::Handshake(format!("{HANDSHAKE_ERROR_PREFIX}{reason}")));
+                None
+            }
+            HeadProgress::Complete(head, rest) => {
+                let verdict = handshake.validate(&head);
+                self.response = Some(head);
+                self.handshake = Handshake::Done;
+                match verdict {
+                    Ok(protocol) => {
+                        self.protocol = protocol;
+                        self.hybi.open();
+                        Some(rest)
+                    }
+                    Err(message) => {
+                        self.hybi.abort(ProtocolError::Handshake(message));
+                        None
+                    }
+                }
             }
         }
+    }
+
+    /// The server's handshake response (client side), once, after it arrived.
+    pub fn take_response(&mut self) -> Option<ResponseHead> {
+        self.response.take()
     }
 
     pub fn version(&self) -> &'static str {
@@ -77,7 +147,15 @@ impl Connection {
         self.hybi.state().ready_state()
     }
 
+    /// Processes bytes read from the peer: the handshake response first, for a client,
+    /// then frames (including any that arrived in the same read as the response).
     pub fn feed(&mut self, input: &[u8]) {
+        if matches!(self.handshake, Handshake::ClientAwaiting { .. }) {
+            if let Some(rest) = self.read_response(input) {
+                self.hybi.feed(&rest);
+            }
+            return;
+        }
         self.hybi.feed(input)
     }
 

@@ -394,3 +394,76 @@ mod opening_handshake_4 {
         assert!(matches!(Connection::server(upgrade_request(), vec![], &headers, Limits::default()), Err(UsageError::InvalidHeader(_))));
     }
 }
+
+mod client_role {
+    use super::*;
+    use crate::core::handshake::client::ClientTarget;
+    use crate::core::test_util::FixedMask;
+
+    const NONCE: [u8; 16] = *b"the sample nonce";
+    const RESPONSE: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+    fn client() -> Connection {
+        let target = ClientTarget { path: "/chat".into(), host: "server.example.com".into(), ..Default::default() };
+        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY))).unwrap();
+        conn.start();
+        assert!(conn.drain_output().unwrap().starts_with(b"GET /chat HTTP/1.1\r\n"));
+        conn
+    }
+
+    #[test]
+    fn processes_frames_in_the_same_read_as_the_101() {
+        let mut input = RESPONSE.to_vec();
+        input.extend(hex("81 05 48 65 6c 6c 6f"));
+        for cut in 0..=input.len() {
+            let mut conn = client();
+            conn.feed(&input[..cut]);
+            conn.feed(&input[cut..]);
+            assert_eq!(conn.drain_events(), vec![Event::Open, text("Hello")], "cut {cut}");
+            assert_eq!(conn.take_response().map(|r| r.status), Some(101));
+        }
+    }
+
+    #[test]
+    fn masks_every_frame_it_sends() {
+        let mut conn = client();
+        conn.feed(RESPONSE);
+        assert_eq!(conn.send(true, b"Hello"), SendStatus::Written);
+        // Section 5.7's masked "Hello".
+        assert_eq!(conn.drain_output().unwrap(), hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"));
+    }
+
+    #[test]
+    fn refuses_masked_frame_from_server() {
+        let mut conn = client();
+        conn.feed(RESPONSE);
+        conn.drain_events();
+        conn.feed(&masked_frame(0x81, KEY, b"x"));
+        let reason = ProtocolError::MaskedFrame.to_string();
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::MaskedFrame), close_event(1002, &reason)]);
+        conn.flush_close();
+        // The client's close frame is itself masked.
+        assert_eq!(conn.drain_output().unwrap().get(..2), Some(&[0x88, 0x80 | (2 + reason.len() as u8)][..]));
+    }
+
+    #[test]
+    fn failed_handshake_reports_error_and_close_1002() {
+        let mut conn = client();
+        conn.feed(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        let message = "Error during WebSocket handshake: Unexpected response code: 404".to_owned();
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::Handshake(message.clone())), close_event(1002, &message)]);
+        assert_eq!(conn.take_response().map(|r| r.status), Some(404));
+        assert_eq!(conn.ready_state(), 3);
+    }
+
+    #[test]
+    fn queued_sends_follow_the_handshake() {
+        let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
+        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY))).unwrap();
+        assert_eq!(conn.send(true, b"Hello"), SendStatus::Queued);
+        conn.start();
+        conn.drain_output();
+        conn.feed(RESPONSE);
+        assert_eq!(conn.drain_output().unwrap(), hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"));
+    }
+}

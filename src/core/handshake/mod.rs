@@ -1,6 +1,10 @@
 //! The opening handshake (RFC 6455 section 4): header helpers shared by both sides.
 
+pub mod client;
+pub mod extensions;
 pub mod headers;
+pub mod proxy;
+pub mod response;
 pub mod server;
 
 use base64::Engine;

@@ -5,6 +5,7 @@
 use base64::Engine;
 
 use super::accept_key;
+use super::extensions;
 use super::headers::{HeaderList, RequestHeaders};
 
 /// The upgrade request, as Node's HTTP parser delivered it.
@@ -97,6 +98,11 @@ fn check(request: &UpgradeRequest) -> Result<String, Refusal> {
     if decoded.map(|k| k.len()) != Ok(16) {
         return Err(Refusal::plain("Invalid Sec-WebSocket-Key header: it must be 16 bytes, base64-encoded".to_owned()));
     }
+    if let Some(header) = request.headers.get("sec-websocket-extensions") {
+        if extensions::parse(&header).is_none() {
+            return Err(Refusal::plain(extensions::invalid_header_message(&header)));
+        }
+    }
     Ok(key)
 }
 
@@ -179,6 +185,12 @@ mod tests {
         assert!(response.contains("\r\nSec-WebSocket-Version: 13\r\n\r\n"));
         let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "")]), &[], &HeaderList::default()));
         assert_eq!(message, "Unsupported WebSocket version: undefined");
+    }
+
+    #[test]
+    fn refuses_malformed_extensions_header() {
+        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Extensions", "permessage-deflate; x=")]), &[], &HeaderList::default()));
+        assert_eq!(message, "Invalid Sec-WebSocket-Extensions header: permessage-deflate; x=");
     }
 
     #[test]

@@ -1,0 +1,149 @@
+'use strict'
+
+const http = require('http')
+const impl = require('./impl')
+const { Queue } = require('./queue')
+const { deferred, waitFor, withGuard } = require('./wait')
+const { track } = require('./cleanup')
+
+/**
+ * Attaches listeners that record every event a server-side socket emits, in
+ * order. Must run synchronously right after construction: faye starts the
+ * handshake on the next tick, before any awaiting test code resumes.
+ */
+function record (ws) {
+  const log = []
+  const messages = new Queue('a message on the server socket')
+  const opened = deferred()
+  const closed = deferred()
+
+  ws.on('open', (event) => {
+    log.push({ type: 'open', event })
+    opened.resolve(event)
+  })
+  ws.on('message', (event) => {
+    log.push({ type: 'message', data: event.data, event })
+    messages.push(event.data)
+  })
+  ws.on('error', (event) => {
+    log.push({ type: 'error', message: event.message, event })
+  })
+  ws.on('end', () => {
+    log.push({ type: 'end' })
+  })
+  ws.on('close', (event) => {
+    log.push({ type: 'close', code: event.code, reason: event.reason, event })
+    closed.resolve(event)
+  })
+  // never-settling promises must not trip unhandled-rejection checks
+  opened.promise.catch(() => {})
+
+  return {
+    log,
+    messages,
+    opened: opened.promise,
+    closed: closed.promise,
+    waitOpen: () => withGuard(opened.promise, "the server socket's open event"),
+    waitClosed: () => withGuard(closed.promise, "the server socket's close event"),
+    // Compact, comparable form of the log: 'open', 'message:<data>',
+    // 'error:<message>', 'end', 'close:<code>:<reason>'.
+    sequence () {
+      return log.map((entry) => {
+        switch (entry.type) {
+          case 'message':
+            return Buffer.isBuffer(entry.data)
+              ? `message:<binary ${entry.data.toString('hex')}>`
+              : `message:${entry.data}`
+          case 'error': return `error:${entry.message}`
+          case 'close': return `close:${entry.code}:${entry.reason}`
+          default: return entry.type
+        }
+      })
+    }
+  }
+}
+
+/**
+ * Starts an HTTP server on 127.0.0.1, port 0, whose 'upgrade' handler makes
+ * a server-side WebSocket and hands it to the test.
+ *
+ *   WebSocket  constructor under test (default: helpers/impl)
+ *   protocols  4th constructor argument
+ *   options    5th constructor argument
+ *   setup      (ws, request) => void, run synchronously after construction
+ *   force      construct even when isWebSocket(request) is false
+ *   onRequest  (req, res) handler for plain HTTP requests (default 404)
+ *
+ * Returns { url, port, host, server, nextConnection(), connections, close() }.
+ * nextConnection() resolves with { ws, request, socket, log, messages,
+ * opened, closed, sequence() }, or rejects if the constructor threw.
+ */
+async function startServer ({
+  WebSocket = impl.WebSocket,
+  protocols,
+  options,
+  setup,
+  force = false,
+  onRequest
+} = {}) {
+  const sockets = new Set()
+  const connections = new Queue('a WebSocket connection on the server')
+  const all = []
+
+  const server = http.createServer(onRequest || ((req, res) => {
+    res.writeHead(404, { 'Content-Type': 'text/plain' })
+    res.end('not found')
+  }))
+
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+
+  server.on('upgrade', (request, socket, body) => {
+    if (!force && !WebSocket.isWebSocket(request)) {
+      socket.destroy()
+      return
+    }
+    let ws
+    try {
+      ws = new WebSocket(request, socket, body, protocols, options)
+    } catch (error) {
+      socket.destroy()
+      connections.fail(error)
+      return
+    }
+    const connection = { ws, request, socket, ...record(ws) }
+    all.push(connection)
+    if (setup) setup(ws, request)
+    connections.push(connection)
+  })
+
+  server.listen(0, '127.0.0.1')
+  await waitFor(server, 'listening')
+  const { port } = server.address()
+
+  let closing = null
+  const close = () => {
+    if (!closing) {
+      closing = (async () => {
+        for (const socket of sockets) socket.destroy()
+        await new Promise((resolve) => server.close(() => resolve()))
+      })()
+    }
+    return closing
+  }
+  track(close, 10) // after peers and clients
+
+  return {
+    host: '127.0.0.1',
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    server,
+    connections: all,
+    nextConnection: (ms) => connections.next(ms),
+    close
+  }
+}
+
+module.exports = { startServer, record }

@@ -1,0 +1,141 @@
+'use strict'
+
+// WebSocket.Client: connects with net.connect() or tls.connect() (the `net` and `tls`
+// options go straight to them), optionally through an HTTP(S) proxy with CONNECT, then
+// runs the same socket layer as the server over the native connection.
+
+const net = require('net')
+const tls = require('tls')
+const API = require('./api')
+const native = require('./native')
+const { CLIENT_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
+
+const DEFAULT_PORTS = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 }
+const SECURE_PROTOCOLS = ['https:', 'wss:']
+
+function parseUrl (value) {
+  if (typeof value === 'object' && value !== null) value = value.href
+  if (typeof value !== 'string') return null
+  try {
+    return new URL(value)
+  } catch (error) {
+    return null
+  }
+}
+
+// `Basic …` from the user:password part of a URL, as websocket-driver builds it.
+function urlAuthorization (uri) {
+  if (!uri || !uri.username) return null
+  const auth = decodeURIComponent(uri.username) + ':' + decodeURIComponent(uri.password)
+  return 'Basic ' + Buffer.from(auth, 'utf8').toString('base64')
+}
+
+// URL.hostname keeps the brackets of an IPv6 literal; sockets want the bare address.
+function bareHostname (uri) {
+  return uri.hostname.replace(/^\[(.*)\]$/, '$1')
+}
+
+class Client extends API {
+  constructor (url, protocols, options) {
+    super()
+    this.url = url
+    const uri = parseUrl(url)
+    if (!uri || (uri.protocol !== 'ws:' && uri.protocol !== 'wss:')) {
+      throw new Error(url + ' is not a valid WebSocket URL')
+    }
+    options = validateOptions(options, CLIENT_OPTIONS)
+
+    this._native = native.NativeConnection.client(
+      (uri.pathname || '/') + uri.search,
+      uri.host,
+      protocolList(protocols),
+      flattenHeaders(options.headers),
+      urlAuthorization(uri),
+      options.maxLength || undefined
+    )
+    this._extensions = options.extensions
+    this._setup(options)
+
+    const proxy = options.proxy || {}
+    const endpoint = parseUrl(proxy.origin || url)
+    if (!endpoint) throw new Error(proxy.origin + ' is not a valid proxy URL')
+    const host = bareHostname(endpoint)
+    const port = Number(endpoint.port) || DEFAULT_PORTS[endpoint.protocol]
+    const secure = SECURE_PROTOCOLS.indexOf(endpoint.protocol) >= 0
+
+    const originTLS = Object.assign({}, options.tls)
+    if (originTLS.ca === undefined && options.ca !== undefined) originTLS.ca = options.ca
+    const socketTLS = proxy.origin ? Object.assign({}, proxy.tls) : originTLS
+    const connectOptions = Object.assign({}, options.net, secure ? socketTLS : {}, { host, port })
+    // SNI carries host names only (RFC 6066 section 3).
+    if (secure && connectOptions.servername === undefined && !net.isIP(host)) connectOptions.servername = host
+
+    const onConnect = () => this._onConnect()
+    this._stream = secure ? tls.connect(connectOptions, onConnect) : net.connect(connectOptions, onConnect)
+
+    if (proxy.origin) {
+      this._tunnel = new native.NativeProxyTunnel(
+        uri.hostname + ':' + (Number(uri.port) || DEFAULT_PORTS[uri.protocol]),
+        uri.host,
+        urlAuthorization(endpoint),
+        flattenHeaders(proxy.headers)
+      )
+      this._originTLS = originTLS
+      this._origin = uri
+    }
+    this._configureStream()
+  }
+
+  _onConnect () {
+    if (this.readyState !== API.CONNECTING) return
+    if (this._tunnel) return this._write(this._tunnel.request())
+    this._startHandshake()
+  }
+
+  _startHandshake () {
+    const batch = this._call(() => this._native.start())
+    if (batch) this._apply(batch)
+  }
+
+  _feed (chunk) {
+    if (this._tunnel) return this._feedTunnel(chunk)
+    super._feed(chunk)
+  }
+
+  _feedTunnel (chunk) {
+    const answer = this._call(() => this._tunnel.feed(chunk))
+    if (!answer || answer.state === 'pending') return
+    this._tunnel = null
+
+    if (answer.state === 'refused') {
+      this._emitError("Can't establish a connection to the server at " + this._origin.href)
+      // Nothing more can happen on this connection; let the proxy go.
+      this._shutdownSocket()
+      return
+    }
+
+    if (this._origin.protocol === 'wss:') {
+      // TLS to the origin, inside the tunnel.
+      const raw = this._stream
+      raw.removeAllListeners('data')
+      if (answer.rest.length > 0) raw.unshift(answer.rest)
+      const options = Object.assign({ socket: raw }, this._originTLS)
+      const originHost = bareHostname(this._origin)
+      if (options.servername === undefined && !net.isIP(originHost)) options.servername = originHost
+      this._stream = tls.connect(options, () => this._startHandshake())
+      this._configureStream()
+    } else {
+      this._startHandshake()
+      if (answer.rest.length > 0) super._feed(answer.rest)
+    }
+  }
+
+  _handshakeResponse (response) {
+    const headers = {}
+    for (let i = 0; i < response.headers.length; i += 2) headers[response.headers[i]] = response.headers[i + 1]
+    this.statusCode = response.statusCode
+    this.headers = headers
+  }
+}
+
+module.exports = Client
