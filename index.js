@@ -6,5 +6,6 @@ const WebSocket = require('./lib/websocket')
 
 WebSocket.WebSocket = WebSocket
 WebSocket.Client = require('./lib/client')
+WebSocket.deflate = require('./lib/deflate').deflate
 
 module.exports = WebSocket

@@ -334,17 +334,14 @@ describe('options', () => {
     expect(payloads).toEqual(['1', '2', '3'])
   })
 
-  it('accepts the extensions option and talks to a client that offers permessage-deflate', async () => {
+  it('negotiates permessage-deflate through the extensions option', async () => {
     const deflate = require('permessage-deflate')
     const { client, connection, ws } = await openPair(
       { options: { extensions: [deflate] }, setup: (socket) => socket.pipe(socket) },
       { clientOptions: { perMessageDeflate: true } }
     )
     const response = await client.upgrade
-    // faye negotiates it; this release accepts the option but does not negotiate
-    // extensions yet, so the connection runs uncompressed.
-    if (isFaye) expect(response.headers['sec-websocket-extensions']).toMatch(/^permessage-deflate/)
-    else expect(response.headers['sec-websocket-extensions']).toBeUndefined()
+    expect(response.headers['sec-websocket-extensions']).toMatch(/^permessage-deflate/)
     const text = 'compress me '.repeat(200)
     client.ws.send(text)
     expect((await client.messages.next()).text).toBe(text)

@@ -9,6 +9,7 @@ const tls = require('tls')
 const API = require('./api')
 const native = require('./native')
 const { CLIENT_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
+const { nativeDeflateOptions } = require('./deflate')
 
 const DEFAULT_PORTS = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 }
 const SECURE_PROTOCOLS = ['https:', 'wss:']
@@ -51,9 +52,9 @@ class Client extends API {
       protocolList(protocols),
       flattenHeaders(options.headers),
       urlAuthorization(uri),
-      options.maxLength || undefined
+      options.maxLength || undefined,
+      nativeDeflateOptions(options.extensions)
     )
-    this._extensions = options.extensions
     this._setup(options)
 
     const proxy = options.proxy || {}

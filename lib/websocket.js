@@ -6,6 +6,7 @@
 const API = require('./api')
 const native = require('./native')
 const { SERVER_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
+const { nativeDeflateOptions } = require('./deflate')
 
 // Node's rawHeaders when present; otherwise built from `headers` for request-like
 // objects that only carry those.
@@ -55,9 +56,9 @@ class WebSocket extends API {
       protocolList(protocols),
       flattenHeaders(options.headers),
       // As in faye, a maxLength of 0 means the default.
-      options.maxLength || undefined
+      options.maxLength || undefined,
+      nativeDeflateOptions(options.extensions)
     )
-    this._extensions = options.extensions
     this._setup(options)
 
     // Answer the handshake on the next tick, as faye does, so that listeners added

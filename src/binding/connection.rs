@@ -13,6 +13,7 @@ use crate::core::handshake::headers::RequestHeaders;
 use crate::core::handshake::server::{self, UpgradeRequest};
 use crate::core::hybi::SendStatus;
 use crate::core::limits::{Limits, DEFAULT_MAX_LENGTH};
+use crate::core::deflate::DeflateConfig;
 use crate::core::error::invalid_close_code_message;
 use crate::core::Connection;
 
@@ -28,6 +29,36 @@ pub(crate) fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
         out.push((name, value));
     }
     out
+}
+
+/// The options of `deflate.configure(...)`, as JS found them on the extension object.
+#[napi(object)]
+pub struct DeflateOptions {
+    pub level: Option<i32>,
+    pub mem_level: Option<i32>,
+    pub strategy: Option<i32>,
+    pub no_context_takeover: Option<bool>,
+    pub max_window_bits: Option<i32>,
+    pub request_no_context_takeover: Option<bool>,
+    pub request_max_window_bits: Option<i32>,
+}
+
+/// Converts JS numbers to the core's ranges; out-of-range values are caught by
+/// `DeflateConfig::validate` with the option's name.
+fn deflate_config(options: Option<DeflateOptions>) -> Option<DeflateConfig> {
+    let options = options?;
+    let as_u32 = |v: Option<i32>| v.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let as_bits = |v: Option<i32>| v.map(|n| u8::try_from(n).unwrap_or(u8::MAX));
+    Some(DeflateConfig {
+        // zlib's Z_DEFAULT_COMPRESSION is -1.
+        level: options.level.filter(|&l| l != -1).map(|l| u32::try_from(l).unwrap_or(u32::MAX)),
+        mem_level: as_u32(options.mem_level),
+        strategy: as_u32(options.strategy),
+        no_context_takeover: options.no_context_takeover.unwrap_or(false),
+        max_window_bits: as_bits(options.max_window_bits),
+        request_no_context_takeover: options.request_no_context_takeover.unwrap_or(false),
+        request_max_window_bits: as_bits(options.request_max_window_bits),
+    })
 }
 
 fn limits(max_length: Option<f64>) -> Result<Limits> {
@@ -69,9 +100,11 @@ impl NativeConnection {
         protocols: Vec<String>,
         headers: Vec<String>,
         max_length: Option<f64>,
+        deflate: Option<DeflateOptions>,
     ) -> Result<Self> {
         let request = UpgradeRequest { method, headers: RequestHeaders::new(pairs(raw_headers)) };
-        let inner = Connection::server(request, protocols, &pairs(headers), limits(max_length)?).map_err(usage)?;
+        let inner = Connection::server(request, protocols, &pairs(headers), limits(max_length)?, deflate_config(deflate))
+            .map_err(usage)?;
         Ok(NativeConnection { inner })
     }
 
@@ -85,10 +118,12 @@ impl NativeConnection {
         headers: Vec<String>,
         authorization: Option<String>,
         max_length: Option<f64>,
+        deflate: Option<DeflateOptions>,
     ) -> Result<Self> {
         let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
         let masks = Box::new(OsMasks::new());
-        let inner = Connection::client(&target, nonce()?, limits(max_length)?, masks).map_err(usage)?;
+        let inner = Connection::client(&target, nonce()?, limits(max_length)?, masks, deflate_config(deflate))
+            .map_err(usage)?;
         Ok(NativeConnection { inner })
     }
 

@@ -2,6 +2,7 @@
 //! handshake (answering an upgrade request, or writing one and checking the response)
 //! before handing the byte stream to the frame state machine.
 
+use super::deflate::{DeflateConfig, DeflateSession, Negotiated};
 use super::error::{ProtocolError, UsageError};
 use super::handshake::client::{ClientHandshake, ClientTarget, HANDSHAKE_ERROR_PREFIX};
 use super::handshake::headers::HeaderList;
@@ -25,6 +26,8 @@ enum Handshake {
 
 pub struct Connection {
     hybi: Hybi,
+    /// permessage-deflate, when the application enabled it.
+    deflate: Option<DeflateConfig>,
     protocol: Option<String>,
     handshake: Handshake,
     /// The server's handshake response, for a client, until the caller takes it.
@@ -39,13 +42,18 @@ impl Connection {
         protocols: Vec<String>,
         headers: &[(String, String)],
         limits: Limits,
+        deflate: Option<DeflateConfig>,
     ) -> Result<Self, UsageError> {
         let mut list = HeaderList::default();
         for (name, value) in headers {
             list.set(name, value)?;
         }
+        if let Some(config) = &deflate {
+            config.validate()?;
+        }
         Ok(Connection {
             hybi: Hybi::new(Role::Server, limits, Box::new(NoMasks)),
+            deflate,
             protocol: None,
             handshake: Handshake::ServerPending { request, protocols, headers: list },
             response: None,
@@ -59,11 +67,16 @@ impl Connection {
         nonce: [u8; 16],
         limits: Limits,
         masks: Box<dyn MaskSource>,
+        deflate: Option<DeflateConfig>,
     ) -> Result<Self, UsageError> {
+        if let Some(config) = &deflate {
+            config.validate()?;
+        }
         Ok(Connection {
             hybi: Hybi::new(Role::Client, limits, masks),
+            handshake: Handshake::ClientPending(ClientHandshake::new(target, nonce, deflate.clone())?),
+            deflate,
             protocol: None,
-            handshake: Handshake::ClientPending(ClientHandshake::new(target, nonce)?),
             response: None,
         })
     }
@@ -77,11 +90,11 @@ impl Connection {
         }
         match std::mem::replace(&mut self.handshake, Handshake::Done) {
             Handshake::ServerPending { request, protocols, headers } => {
-                match server::respond(&request, &protocols, &headers) {
-                    Outcome::Accepted { response, protocol } => {
+                match server::respond(&request, &protocols, &headers, self.deflate.as_ref()) {
+                    Outcome::Accepted { response, protocol, deflate } => {
                         self.protocol = protocol;
                         self.hybi.write_raw(&response);
-                        self.hybi.open();
+                        self.hybi.open(self.session(deflate));
                     }
                     Outcome::Refused { response, message } => {
                         self.hybi.write_raw(&response);
@@ -115,9 +128,10 @@ impl Connection {
                 self.response = Some(head);
                 self.handshake = Handshake::Done;
                 match verdict {
-                    Ok(protocol) => {
-                        self.protocol = protocol;
-                        self.hybi.open();
+                    Ok(agreed) => {
+                        self.protocol = agreed.protocol;
+                        let session = self.session(agreed.deflate);
+                        self.hybi.open(session);
                         Some(rest)
                     }
                     Err(message) => {
@@ -127,6 +141,10 @@ impl Connection {
                 }
             }
         }
+    }
+
+    fn session(&self, negotiated: Option<Negotiated>) -> Option<DeflateSession> {
+        Some(DeflateSession::new(self.deflate.as_ref()?, negotiated?))
     }
 
     /// The server's handshake response (client side), once, after it arrived.

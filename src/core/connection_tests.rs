@@ -21,7 +21,7 @@ fn upgrade_request() -> UpgradeRequest {
 }
 
 fn open_server(max_length: u64) -> Connection {
-    let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits { max_length }).unwrap();
+    let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits { max_length }, None).unwrap();
     conn.start();
     assert!(conn.drain_output().unwrap().starts_with(b"HTTP/1.1 101"));
     assert_eq!(conn.drain_events(), vec![Event::Open]);
@@ -357,7 +357,7 @@ mod opening_handshake_4 {
 
     #[test]
     fn queues_sends_until_open() {
-        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default()).unwrap();
+        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default(), None).unwrap();
         assert_eq!(conn.ready_state(), 0);
         assert_eq!(conn.send(true, b"early"), SendStatus::Queued);
         assert_eq!(conn.drain_output(), None);
@@ -371,7 +371,7 @@ mod opening_handshake_4 {
     fn refusal_reports_error_then_close_1002() {
         let mut request = upgrade_request();
         request.method = "POST".into();
-        let mut conn = Connection::server(request, vec![], &[], Limits::default()).unwrap();
+        let mut conn = Connection::server(request, vec![], &[], Limits::default(), None).unwrap();
         conn.start();
         assert!(conn.drain_output().unwrap().starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
         let message = "Not a WebSocket request".to_owned();
@@ -381,7 +381,7 @@ mod opening_handshake_4 {
 
     #[test]
     fn close_before_start_closes_without_handshake() {
-        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default()).unwrap();
+        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default(), None).unwrap();
         conn.close(Some(3000), "early").unwrap();
         assert_eq!(conn.drain_events(), vec![close_event(3000, "early")]);
         conn.start();
@@ -391,7 +391,7 @@ mod opening_handshake_4 {
     #[test]
     fn invalid_custom_header_is_a_usage_error() {
         let headers = vec![("X-Evil".to_owned(), "a\r\nInjected: 1".to_owned())];
-        assert!(matches!(Connection::server(upgrade_request(), vec![], &headers, Limits::default()), Err(UsageError::InvalidHeader(_))));
+        assert!(matches!(Connection::server(upgrade_request(), vec![], &headers, Limits::default(), None), Err(UsageError::InvalidHeader(_))));
     }
 }
 
@@ -405,7 +405,7 @@ mod client_role {
 
     fn client() -> Connection {
         let target = ClientTarget { path: "/chat".into(), host: "server.example.com".into(), ..Default::default() };
-        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY))).unwrap();
+        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
         conn.start();
         assert!(conn.drain_output().unwrap().starts_with(b"GET /chat HTTP/1.1\r\n"));
         conn
@@ -459,11 +459,106 @@ mod client_role {
     #[test]
     fn queued_sends_follow_the_handshake() {
         let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
-        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY))).unwrap();
+        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
         assert_eq!(conn.send(true, b"Hello"), SendStatus::Queued);
         conn.start();
         conn.drain_output();
         conn.feed(RESPONSE);
         assert_eq!(conn.drain_output().unwrap(), hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"));
+    }
+}
+
+mod permessage_deflate_rfc7692 {
+    use super::*;
+    use crate::core::deflate::DeflateConfig;
+
+    fn deflate_server(offer: &str, max_length: u64) -> Connection {
+        let mut request = upgrade_request();
+        let mut pairs = vec![
+            ("Upgrade".to_owned(), "websocket".to_owned()),
+            ("Connection".to_owned(), "Upgrade".to_owned()),
+            ("Sec-WebSocket-Key".to_owned(), "dGhlIHNhbXBsZSBub25jZQ==".to_owned()),
+            ("Sec-WebSocket-Version".to_owned(), "13".to_owned()),
+        ];
+        pairs.push(("Sec-WebSocket-Extensions".to_owned(), offer.to_owned()));
+        request.headers = RequestHeaders::new(pairs);
+        let mut conn = Connection::server(request, vec![], &[], Limits { max_length }, Some(DeflateConfig::default())).unwrap();
+        conn.start();
+        let head = String::from_utf8(conn.drain_output().unwrap()).unwrap();
+        assert!(head.contains("Sec-WebSocket-Extensions: permessage-deflate"), "{head}");
+        conn.drain_events();
+        conn
+    }
+
+    #[test]
+    fn inflates_compressed_hello_and_compresses_replies() {
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        // Section 7.2.3.1, masked: "Hello" compressed, RSV1 set.
+        conn.feed(&masked_frame(0xc1, KEY, &hex("f2 48 cd c9 c9 07 00")));
+        assert_eq!(conn.drain_events(), vec![text("Hello")]);
+        conn.send(true, b"Hello");
+        assert_eq!(conn.drain_output().unwrap(), hex("c1 07 f2 48 cd c9 c9 07 00"));
+        // Control frames are never compressed.
+        conn.ping(b"x");
+        assert_eq!(conn.drain_output().unwrap(), hex("89 01 78"));
+    }
+
+    #[test]
+    fn inflates_a_message_fragmented_across_frames_at_every_split() {
+        // Section 7.2.3.1's fragmented form: RSV1 on the first frame only.
+        let mut input = masked_frame(0x41, KEY, &hex("f2 48 cd"));
+        input.extend(masked_frame(0x80, KEY, &hex("c9 c9 07 00")));
+        for cut in 0..=input.len() {
+            let mut conn = deflate_server("permessage-deflate", 1000);
+            conn.feed(&input[..cut]);
+            conn.feed(&input[cut..]);
+            assert_eq!(conn.drain_events(), vec![text("Hello")], "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn refuses_rsv1_on_continuation_and_control_frames() {
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        let mut input = masked_frame(0x41, KEY, &hex("f2 48 cd"));
+        input.extend(masked_frame(0xc0, KEY, &hex("c9 c9 07 00")));
+        conn.feed(&input);
+        assert_eq!(conn.drain_events().first(), Some(&Event::Error(ProtocolError::ReservedBits { rsv1: true, rsv2: false, rsv3: false })));
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        conn.feed(&masked_frame(0xc9, KEY, b""));
+        assert!(matches!(conn.drain_events().first(), Some(Event::Error(ProtocolError::ReservedBits { .. }))));
+    }
+
+    #[test]
+    fn corrupt_data_closes_with_1010() {
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        conn.feed(&masked_frame(0xc1, KEY, &hex("ff ff ff ff")));
+        let events = conn.drain_events();
+        assert!(matches!(events.last(), Some(Event::Close { code: 1010, reason }) if reason.starts_with("permessage-deflate: ")), "{events:?}");
+    }
+
+    #[test]
+    fn inflated_size_is_held_to_max_length() {
+        let mut packed = Vec::new();
+        crate::core::deflate::Compressor::new(None, 15, false).compress(&vec![b'a'; 100_000], &mut packed).unwrap();
+        let mut conn = deflate_server("permessage-deflate", 4096);
+        conn.feed(&masked_frame(0xc1, KEY, &packed));
+        let reason = ProtocolError::MessageTooLarge.to_string();
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::MessageTooLarge), close_event(1009, &reason)]);
+    }
+
+    #[test]
+    fn invalid_utf8_inside_compressed_text_is_1007() {
+        let mut packed = Vec::new();
+        crate::core::deflate::Compressor::new(None, 15, false).compress(&hex("ce ba ed a0 80"), &mut packed).unwrap();
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        conn.feed(&masked_frame(0xc1, KEY, &packed));
+        assert_eq!(conn.drain_events().first(), Some(&Event::Error(ProtocolError::InvalidUtf8)));
+    }
+
+    #[test]
+    fn uncompressed_messages_still_work_after_negotiation() {
+        let mut conn = deflate_server("permessage-deflate; client_no_context_takeover", 1000);
+        conn.feed(&masked_frame(0x81, KEY, b"plain"));
+        assert_eq!(conn.drain_events(), vec![text("plain")]);
     }
 }

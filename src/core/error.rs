@@ -26,6 +26,8 @@ pub enum ProtocolError {
     /// A close frame whose payload is a single byte: half a status code.
     TruncatedCloseCode,
     InvalidCloseReason,
+    /// A negotiated extension could not process a message, e.g. corrupt deflate data.
+    Extension(String),
 }
 
 impl ProtocolError {
@@ -46,6 +48,7 @@ impl ProtocolError {
             | ProtocolError::TruncatedCloseCode
             | ProtocolError::InvalidCloseReason => 1002,
             ProtocolError::InvalidUtf8 => 1007,
+            ProtocolError::Extension(_) => 1010,
             ProtocolError::MessageTooLarge => 1009,
         }
     }
@@ -58,7 +61,7 @@ fn bit(flag: bool) -> u8 {
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProtocolError::Handshake(message) => f.write_str(message),
+            ProtocolError::Handshake(message) | ProtocolError::Extension(message) => f.write_str(message),
             ProtocolError::ReservedBits { rsv1, rsv2, rsv3 } => write!(
                 f,
                 "One or more reserved bits are on: reserved1 = {}, reserved2 = {}, reserved3 = {}",
@@ -105,6 +108,8 @@ pub enum UsageError {
     CloseReasonTooLong(usize),
     /// A custom header whose name is not an HTTP token or whose value holds CR, LF or NUL.
     InvalidHeader(String),
+    /// An extension option out of range; the message names it.
+    InvalidOption(String),
 }
 
 impl fmt::Display for UsageError {
@@ -115,6 +120,7 @@ impl fmt::Display for UsageError {
                 f,
                 "Failed to execute 'close' on WebSocket: The close reason must not be greater than 123 UTF-8 bytes ({len} given)."
             ),
+            UsageError::InvalidOption(message) => f.write_str(message),
             UsageError::InvalidHeader(name) => {
                 write!(f, "Invalid HTTP header {name:?}: names must be tokens and values must not contain CR, LF or NUL")
             }

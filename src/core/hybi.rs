@@ -23,6 +23,7 @@
 //! separate reads: an echo server answers every message it received before the close.
 
 use super::close::{self, ClosePayload, NO_STATUS_RECEIVED, NORMAL_CLOSURE};
+use super::deflate::{DeflateSession, InflateError};
 use super::error::{ProtocolError, UsageError};
 use super::frame::{self, encode_header_into, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD, MAX_HEADER_BYTES};
 use super::limits::Limits;
@@ -49,7 +50,12 @@ impl Reader {
 
 struct PartialMessage {
     text: bool,
+    /// RSV1 on the first frame: the payload is deflate-compressed (RFC 7692).
+    compressed: bool,
+    /// The message as delivered: inflated when compressed.
     data: Vec<u8>,
+    /// Payload bytes received so far, for the declared-length check.
+    wire_len: u64,
     utf8: Utf8Validator,
 }
 
@@ -78,6 +84,9 @@ pub struct Hybi {
     queued: Vec<Queued>,
     /// Payload of the close frame we owe the peer, until `flush_close`.
     owed_close: Option<Vec<u8>>,
+    deflate: Option<DeflateSession>,
+    /// Unmasked compressed bytes on their way to the inflater.
+    scratch: Vec<u8>,
     masks: Box<dyn MaskSource>,
     out: Vec<u8>,
     events: Vec<Event>,
@@ -94,6 +103,8 @@ impl Hybi {
             control: Vec::new(),
             queued: Vec::new(),
             owed_close: None,
+            deflate: None,
+            scratch: Vec::new(),
             masks,
             out: Vec::new(),
             events: Vec::new(),
@@ -104,14 +115,16 @@ impl Hybi {
         self.state
     }
 
-    /// Completes the opening handshake: flushes what was sent while connecting.
-    pub fn open(&mut self) {
+    /// Completes the opening handshake, with permessage-deflate if it was negotiated,
+    /// and flushes what was sent while connecting.
+    pub fn open(&mut self, deflate: Option<DeflateSession>) {
         if self.state != State::Connecting {
             return;
         }
         self.state = State::Open;
+        self.deflate = deflate;
         for Queued { opcode, payload } in std::mem::take(&mut self.queued) {
-            self.write_frame(opcode, &payload);
+            self.write_message(opcode, &payload);
         }
         self.events.push(Event::Open);
     }
@@ -197,8 +210,14 @@ impl Hybi {
         }
     }
 
+    /// RSV1 belongs to permessage-deflate once negotiated; `begin_frame` then checks
+    /// that it only marks the first frame of a data message.
     fn allowed_rsv(&self) -> u8 {
-        0
+        if self.deflate.is_some() {
+            0x40
+        } else {
+            0
+        }
     }
 
     fn begin_frame(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
@@ -207,10 +226,14 @@ impl Hybi {
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
             _ => {}
         }
+        // RFC 7692 section 6: RSV1 marks a compressed message on its first frame only.
+        if header.rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(ProtocolError::ReservedBits { rsv1: true, rsv2: header.rsv2, rsv3: header.rsv3 });
+        }
         let held = match (header.opcode, &self.message) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::UnfinishedMessage),
-            (OpCode::Continuation, Some(message)) => message.data.len() as u64,
+            (OpCode::Continuation, Some(message)) => message.wire_len,
             (OpCode::Text | OpCode::Binary, None) => 0,
             (OpCode::Close | OpCode::Ping | OpCode::Pong, _) => {
                 self.control.clear();
@@ -222,11 +245,18 @@ impl Hybi {
         }
         let reserve = usize::try_from(header.payload_len.min(MAX_RESERVATION)).unwrap_or(0);
         match &mut self.message {
-            Some(message) => message.data.reserve(reserve),
+            Some(message) => {
+                message.wire_len += header.payload_len;
+                if !message.compressed {
+                    message.data.reserve(reserve);
+                }
+            }
             None => {
                 self.message = Some(PartialMessage {
                     text: header.opcode == OpCode::Text,
-                    data: Vec::with_capacity(reserve),
+                    compressed: header.rsv1,
+                    data: Vec::with_capacity(if header.rsv1 { 0 } else { reserve }),
+                    wire_len: header.payload_len,
                     utf8: Utf8Validator::new(),
                 })
             }
@@ -239,24 +269,15 @@ impl Hybi {
         let take = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
         let chunk = input.get(..take).unwrap_or_default();
         let offset = usize::try_from(received % 4).unwrap_or(0);
-        let target = if header.opcode.is_control() {
-            &mut self.control
+        let result = if header.opcode.is_control() {
+            unmask_onto(&mut self.control, chunk, header.mask, offset);
+            Ok(())
         } else {
-            match &mut self.message {
-                Some(message) => &mut message.data,
-                None => return input.len(), // begin_frame guarantees a message
-            }
+            self.receive_data(chunk, header.mask, offset)
         };
-        let start = target.len();
-        match header.mask {
-            Some(key) => extend_unmasked(target, chunk, key, offset),
-            None => target.extend_from_slice(chunk),
-        }
-        if let Some(message) = self.message.as_mut().filter(|m| m.text && !header.opcode.is_control()) {
-            if !message.utf8.feed(message.data.get(start..).unwrap_or_default()) {
-                self.fail(ProtocolError::InvalidUtf8);
-                return input.len();
-            }
+        if let Err(error) = result {
+            self.fail(error);
+            return input.len();
         }
         let received = received + take as u64;
         self.reader = Reader::Payload { header, received };
@@ -266,6 +287,44 @@ impl Hybi {
         take
     }
 
+    /// Adds payload bytes to the message: inflated first when it is compressed, and
+    /// checked as UTF-8 as they arrive when it is text.
+    fn receive_data(&mut self, chunk: &[u8], mask: Option<[u8; 4]>, offset: usize) -> Result<(), ProtocolError> {
+        let Some(message) = self.message.as_mut() else {
+            return Ok(()); // begin_frame guarantees a message
+        };
+        let start = message.data.len();
+        if message.compressed {
+            self.scratch.clear();
+            unmask_onto(&mut self.scratch, chunk, mask, offset);
+            if let Some(deflate) = self.deflate.as_mut() {
+                deflate
+                    .decompressor
+                    .inflate(&self.scratch, &mut message.data, self.limits.max_length)
+                    .map_err(inflate_error)?;
+            }
+        } else {
+            unmask_onto(&mut message.data, chunk, mask, offset);
+        }
+        if message.text && !message.utf8.feed(message.data.get(start..).unwrap_or_default()) {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        Ok(())
+    }
+
+    /// Ends a compressed message: the inflater sees the trailer the sender removed.
+    fn finish_inflate(&mut self, message: &mut PartialMessage) -> Result<(), ProtocolError> {
+        let Some(deflate) = self.deflate.as_mut().filter(|_| message.compressed) else {
+            return Ok(());
+        };
+        let start = message.data.len();
+        deflate.decompressor.finish_message(&mut message.data, self.limits.max_length).map_err(inflate_error)?;
+        if message.text && !message.utf8.feed(message.data.get(start..).unwrap_or_default()) {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        Ok(())
+    }
+
     fn finish_frame(&mut self, header: FrameHeader) {
         self.reader = Reader::header();
         match header.opcode {
@@ -273,7 +332,10 @@ impl Hybi {
                 if !header.fin {
                     return;
                 }
-                if let Some(message) = self.message.take() {
+                if let Some(mut message) = self.message.take() {
+                    if let Err(error) = self.finish_inflate(&mut message) {
+                        return self.fail(error);
+                    }
                     if message.text && !message.utf8.is_complete() {
                         return self.fail(ProtocolError::InvalidUtf8);
                     }
@@ -290,7 +352,7 @@ impl Hybi {
             OpCode::Ping => {
                 let payload = std::mem::take(&mut self.control);
                 if self.state == State::Open {
-                    self.write_frame(OpCode::Pong, &payload);
+                    self.write_frame(OpCode::Pong, false, &payload);
                 }
                 self.events.push(Event::Ping(payload));
             }
@@ -357,12 +419,12 @@ impl Hybi {
                 SendStatus::Queued
             }
             State::Open => {
-                self.write_frame(opcode, payload);
+                self.write_message(opcode, payload);
                 SendStatus::Written
             }
             // The connection is over but its close frame is not on the wire yet.
             State::Closed if self.owed_close.is_some() => {
-                self.write_frame(opcode, payload);
+                self.write_message(opcode, payload);
                 SendStatus::Written
             }
             State::Closing | State::Closed => SendStatus::Refused,
@@ -373,7 +435,7 @@ impl Hybi {
     /// drained before `Event::Close` have been handled.
     pub fn flush_close(&mut self) {
         if let Some(payload) = self.owed_close.take() {
-            self.write_frame(OpCode::Close, &payload);
+            self.write_frame(OpCode::Close, false, &payload);
         }
     }
 
@@ -385,7 +447,7 @@ impl Hybi {
         match self.state {
             State::Connecting => self.finish(code, reason.to_owned()),
             State::Open => {
-                self.write_frame(OpCode::Close, &close::encode_close_payload(code, reason));
+                self.write_frame(OpCode::Close, false, &close::encode_close_payload(code, reason));
                 self.state = State::Closing;
             }
             State::Closing | State::Closed => {}
@@ -399,12 +461,25 @@ impl Hybi {
         self.state == State::Closing
     }
 
-    fn write_frame(&mut self, opcode: OpCode, payload: &[u8]) {
+    /// Writes a message or control frame, compressing data messages when
+    /// permessage-deflate was negotiated (control frames never are, RFC 7692 section 6.1).
+    fn write_message(&mut self, opcode: OpCode, payload: &[u8]) {
+        let Some(deflate) = self.deflate.as_mut().filter(|_| !opcode.is_control()) else {
+            return self.write_frame(opcode, false, payload);
+        };
+        let mut packed = Vec::new();
+        match deflate.compressor.compress(payload, &mut packed) {
+            Ok(()) => self.write_frame(opcode, true, &packed),
+            Err(reason) => self.fail(ProtocolError::Extension(format!("permessage-deflate: {reason}"))),
+        }
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, rsv1: bool, payload: &[u8]) {
         let mask = match self.role {
             Role::Client => Some(self.masks.next_key()),
             Role::Server => None,
         };
-        let header = FrameHeader { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode, mask, payload_len: payload.len() as u64 };
+        let header = FrameHeader { fin: true, rsv1, rsv2: false, rsv3: false, opcode, mask, payload_len: payload.len() as u64 };
         self.out.reserve(frame::header_len(header.payload_len, mask.is_some()) + payload.len());
         encode_header_into(&header, &mut self.out);
         let start = self.out.len();
@@ -424,6 +499,21 @@ impl Hybi {
 
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+}
+
+fn unmask_onto(target: &mut Vec<u8>, chunk: &[u8], mask: Option<[u8; 4]>, offset: usize) {
+    match mask {
+        Some(key) => extend_unmasked(target, chunk, key, offset),
+        None => target.extend_from_slice(chunk),
+    }
+}
+
+/// RFC 7692 section 8: the inflated message is what maxLength limits.
+fn inflate_error(error: InflateError) -> ProtocolError {
+    match error {
+        InflateError::TooLarge => ProtocolError::MessageTooLarge,
+        InflateError::Corrupt(reason) => ProtocolError::Extension(format!("permessage-deflate: {reason}")),
     }
 }
 

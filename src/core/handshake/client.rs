@@ -8,6 +8,7 @@ use super::accept_key;
 use super::extensions;
 use super::headers::HeaderList;
 use super::response::ResponseHead;
+use crate::core::deflate::params::{self, DeflateConfig, Negotiated, EXTENSION_NAME};
 use crate::core::error::UsageError;
 
 /// Where the client connects, as the JavaScript layer parsed the URL.
@@ -30,12 +31,21 @@ pub const HANDSHAKE_ERROR_PREFIX: &str = "Error during WebSocket handshake: ";
 pub struct ClientHandshake {
     accept: String,
     protocols: Vec<String>,
+    deflate: Option<DeflateConfig>,
     request: Vec<u8>,
 }
 
+/// What the server agreed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agreed {
+    pub protocol: Option<String>,
+    pub deflate: Option<Negotiated>,
+}
+
 impl ClientHandshake {
-    /// `nonce` is the 16 random bytes of Sec-WebSocket-Key.
-    pub fn new(target: &ClientTarget, nonce: [u8; 16]) -> Result<Self, UsageError> {
+    /// `nonce` is the 16 random bytes of Sec-WebSocket-Key; `deflate`, when given, is
+    /// offered as permessage-deflate.
+    pub fn new(target: &ClientTarget, nonce: [u8; 16], deflate: Option<DeflateConfig>) -> Result<Self, UsageError> {
         let key = base64::engine::general_purpose::STANDARD.encode(nonce);
         // websocket-driver's order: its own headers first, then the `headers` option,
         // which cannot replace them (the first header of a name wins).
@@ -54,26 +64,29 @@ impl ClientHandshake {
         for (name, value) in &target.headers {
             headers.set(name, value)?;
         }
+        if let Some(config) = &deflate {
+            headers.set("Sec-WebSocket-Extensions", &params::client_offer(config))?;
+        }
         if target.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(UsageError::InvalidHeader("request path".to_owned()));
         }
         let mut request = format!("GET {} HTTP/1.1\r\n", target.path).into_bytes();
         headers.write_into(&mut request);
         request.extend_from_slice(b"\r\n");
-        Ok(ClientHandshake { accept: accept_key(&key), protocols: target.protocols.clone(), request })
+        Ok(ClientHandshake { accept: accept_key(&key), protocols: target.protocols.clone(), deflate, request })
     }
 
     pub fn request(&self) -> &[u8] {
         &self.request
     }
 
-    /// Checks the server's response. Ok holds the agreed subprotocol; Err the message
-    /// for the `error` event and close reason.
-    pub fn validate(&self, head: &ResponseHead) -> Result<Option<String>, String> {
+    /// Checks the server's response. Err holds the message for the `error` event and
+    /// close reason.
+    pub fn validate(&self, head: &ResponseHead) -> Result<Agreed, String> {
         self.check(head).map_err(|reason| format!("{HANDSHAKE_ERROR_PREFIX}{reason}"))
     }
 
-    fn check(&self, head: &ResponseHead) -> Result<Option<String>, String> {
+    fn check(&self, head: &ResponseHead) -> Result<Agreed, String> {
         if head.status != 101 {
             return Err(format!("Unexpected response code: {}", head.status));
         }
@@ -100,14 +113,31 @@ impl ClientHandshake {
             chosen if self.protocols.iter().any(|p| p == chosen) => Some(chosen.to_owned()),
             _ => return Err("Sec-WebSocket-Protocol mismatch".to_owned()),
         };
-        if let Some(header) = head.get("sec-websocket-extensions") {
-            // No extension is offered yet, so any response names an unknown one.
-            let offers = extensions::parse(header).ok_or_else(|| extensions::invalid_header_message(header))?;
-            if let Some(first) = offers.first() {
-                return Err(format!("Server sent an extension response for unknown extension \"{}\"", first.name));
+        let deflate = match head.get("sec-websocket-extensions") {
+            None => None,
+            Some(header) => self.activate(header)?,
+        };
+        Ok(Agreed { protocol, deflate })
+    }
+
+    /// websocket-extensions' `activate`: every response must name an extension we
+    /// offered, at most once per RSV bit, with parameters its offer allows.
+    fn activate(&self, header: &str) -> Result<Option<Negotiated>, String> {
+        let responses = extensions::parse(header).ok_or_else(|| extensions::invalid_header_message(header))?;
+        let mut negotiated = None;
+        for response in &responses {
+            let config = match &self.deflate {
+                Some(config) if response.name == EXTENSION_NAME => config,
+                _ => return Err(format!("Server sent an extension response for unknown extension \"{}\"", response.name)),
+            };
+            if negotiated.is_some() {
+                return Err(format!("Server sent two extension responses that use the RSV1 bit: \"{EXTENSION_NAME}\" and \"{EXTENSION_NAME}\""));
             }
+            negotiated = Some(params::client_activate(config, response).ok_or_else(|| {
+                format!("Server sent unacceptable extension parameters: {}", extensions::serialize(response))
+            })?);
         }
-        Ok(protocol)
+        Ok(negotiated)
     }
 }
 
@@ -139,7 +169,7 @@ mod tests {
 
     #[test]
     fn writes_rfc_example_request() {
-        let handshake = ClientHandshake::new(&target(), NONCE).unwrap();
+        let handshake = ClientHandshake::new(&target(), NONCE, None).unwrap();
         assert_eq!(
             String::from_utf8(handshake.request().to_vec()).unwrap(),
             "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n"
@@ -151,22 +181,23 @@ mod tests {
         let mut t = target();
         t.headers = vec![("Origin".into(), "http://example.com".into()), ("Upgrade".into(), "h2c".into())];
         t.authorization = Some("Basic dTpw".into());
-        let text = String::from_utf8(ClientHandshake::new(&t, NONCE).unwrap().request().to_vec()).unwrap();
+        let text = String::from_utf8(ClientHandshake::new(&t, NONCE, None).unwrap().request().to_vec()).unwrap();
         assert!(text.ends_with("Sec-WebSocket-Protocol: chat, superchat\r\nAuthorization: Basic dTpw\r\nOrigin: http://example.com\r\n\r\n"));
         assert!(!text.contains("h2c"));
     }
 
     #[test]
     fn accepts_valid_response_and_keep_alive_upgrade_connection() {
-        let handshake = ClientHandshake::new(&target(), NONCE).unwrap();
-        assert_eq!(handshake.validate(&response(&[])), Ok(None));
-        assert_eq!(handshake.validate(&response(&[("connection", "keep-alive, Upgrade")])), Ok(None));
-        assert_eq!(handshake.validate(&response(&[("sec-websocket-protocol", "superchat")])), Ok(Some("superchat".into())));
+        let handshake = ClientHandshake::new(&target(), NONCE, None).unwrap();
+        let agreed = |protocol: Option<&str>| Ok(Agreed { protocol: protocol.map(str::to_owned), deflate: None });
+        assert_eq!(handshake.validate(&response(&[])), agreed(None));
+        assert_eq!(handshake.validate(&response(&[("connection", "keep-alive, Upgrade")])), agreed(None));
+        assert_eq!(handshake.validate(&response(&[("sec-websocket-protocol", "superchat")])), agreed(Some("superchat")));
     }
 
     #[test]
     fn refuses_invalid_responses_with_driver_messages() {
-        let handshake = ClientHandshake::new(&target(), NONCE).unwrap();
+        let handshake = ClientHandshake::new(&target(), NONCE, None).unwrap();
         let cases: Vec<(ResponseHead, &str)> = vec![
             (ResponseHead { status: 404, headers: vec![] }, "Unexpected response code: 404"),
             (response(&[("upgrade", "")]), "'Upgrade' header is missing"),
@@ -184,12 +215,28 @@ mod tests {
     }
 
     #[test]
+    fn offers_and_activates_permessage_deflate() {
+        let handshake = ClientHandshake::new(&target(), NONCE, Some(DeflateConfig::default())).unwrap();
+        assert!(String::from_utf8(handshake.request().to_vec()).unwrap().ends_with("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"));
+        let agreed = handshake.validate(&response(&[("sec-websocket-extensions", "permessage-deflate; client_max_window_bits=12")])).unwrap();
+        assert_eq!(agreed.deflate.map(|n| n.own_window_bits), Some(12));
+        assert_eq!(
+            handshake.validate(&response(&[("sec-websocket-extensions", "permessage-deflate; client_max_window_bits")])),
+            Err("Error during WebSocket handshake: Server sent unacceptable extension parameters: permessage-deflate; client_max_window_bits".into())
+        );
+        assert_eq!(
+            handshake.validate(&response(&[("sec-websocket-extensions", "permessage-deflate, permessage-deflate")])),
+            Err("Error during WebSocket handshake: Server sent two extension responses that use the RSV1 bit: \"permessage-deflate\" and \"permessage-deflate\"".into())
+        );
+    }
+
+    #[test]
     fn refuses_header_injection_in_options() {
         let mut t = target();
         t.headers = vec![("X".into(), "1\r\nEvil: 1".into())];
-        assert!(ClientHandshake::new(&t, NONCE).is_err());
+        assert!(ClientHandshake::new(&t, NONCE, None).is_err());
         let mut t = target();
         t.path = "/a b".into();
-        assert!(ClientHandshake::new(&t, NONCE).is_err());
+        assert!(ClientHandshake::new(&t, NONCE, None).is_err());
     }
 }

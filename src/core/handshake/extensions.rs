@@ -21,6 +21,28 @@ pub fn invalid_header_message(header: &str) -> String {
     format!("Invalid Sec-WebSocket-Extensions header: {header}")
 }
 
+/// Writes an offer back as header text, quoting values that are not tokens.
+pub fn serialize(offer: &ExtensionOffer) -> String {
+    let mut out = offer.name.clone();
+    for (key, value) in &offer.params {
+        out.push_str("; ");
+        out.push_str(key);
+        match value {
+            None => {}
+            Some(v) if !v.is_empty() && v.bytes().all(is_token_byte) => {
+                out.push('=');
+                out.push_str(v);
+            }
+            Some(v) => {
+                out.push_str("=\"");
+                out.push_str(&v.replace('\\', "\\\\").replace('"', "\\\""));
+                out.push('"');
+            }
+        }
+    }
+    out
+}
+
 struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -142,6 +164,12 @@ mod tests {
                 offer("foo", &[]),
             ]
         );
+    }
+
+    #[test]
+    fn serializes_back_to_header_text() {
+        let parsed = parse("a; b; c=1; d=\"x y\"").unwrap();
+        assert_eq!(serialize(&parsed[0]), "a; b; c=1; d=\"x y\"");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use base64::Engine;
 
 use super::accept_key;
-use super::extensions;
+use super::extensions::{self, ExtensionOffer};
+use crate::core::deflate::params::{self, DeflateConfig, Negotiated};
 use super::headers::{HeaderList, RequestHeaders};
 
 /// The upgrade request, as Node's HTTP parser delivered it.
@@ -21,7 +22,7 @@ pub const SUPPORTED_VERSION: &str = "13";
 /// What the server answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Accepted { response: Vec<u8>, protocol: Option<String> },
+    Accepted { response: Vec<u8>, protocol: Option<String>, deflate: Option<Negotiated> },
     Refused { response: Vec<u8>, message: String },
 }
 
@@ -43,26 +44,29 @@ pub fn select_protocol(offered: Option<&str>, supported: &[String]) -> Option<St
 }
 
 /// Runs the handshake. `custom` holds the `headers` option, already validated; they
-/// come first in the response, as websocket-driver writes them.
-pub fn respond(request: &UpgradeRequest, protocols: &[String], custom: &HeaderList) -> Outcome {
+/// come first in the response, as websocket-driver writes them. `deflate` is the
+/// permessage-deflate configuration, when the server offers it.
+pub fn respond(request: &UpgradeRequest, protocols: &[String], custom: &HeaderList, deflate: Option<&DeflateConfig>) -> Outcome {
     match check(request) {
         Err(refusal) => refuse(refusal),
-        Ok(key) => {
+        Ok((key, offers)) => {
             let protocol = select_protocol(request.headers.get("sec-websocket-protocol").as_deref(), protocols);
+            let accepted = deflate.and_then(|config| params::server_accept(config, &offers));
             let mut headers = custom.clone();
             // The names and values below are constants or base64 and protocol tokens the
             // client sent; none can fail the header check, but never write one that did.
             let ok = headers.set("Upgrade", "websocket").is_ok()
                 && headers.set("Connection", "Upgrade").is_ok()
                 && headers.set("Sec-WebSocket-Accept", &accept_key(&key)).is_ok()
-                && protocol.as_deref().is_none_or(|p| headers.set("Sec-WebSocket-Protocol", p).is_ok());
+                && protocol.as_deref().is_none_or(|p| headers.set("Sec-WebSocket-Protocol", p).is_ok())
+                && accepted.as_ref().is_none_or(|(_, ext)| headers.set("Sec-WebSocket-Extensions", ext).is_ok());
             if !ok {
                 return refuse(Refusal::plain("Invalid Sec-WebSocket-Protocol header".to_owned()));
             }
             let mut response = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
             headers.write_into(&mut response);
             response.extend_from_slice(b"\r\n");
-            Outcome::Accepted { response, protocol }
+            Outcome::Accepted { response, protocol, deflate: accepted.map(|(negotiated, _)| negotiated) }
         }
     }
 }
@@ -79,8 +83,8 @@ impl Refusal {
     }
 }
 
-/// Validates the request and returns its Sec-WebSocket-Key.
-fn check(request: &UpgradeRequest) -> Result<String, Refusal> {
+/// Validates the request and returns its Sec-WebSocket-Key and extension offers.
+fn check(request: &UpgradeRequest) -> Result<(String, Vec<ExtensionOffer>), Refusal> {
     if !is_websocket(request) {
         return Err(Refusal::plain("Not a WebSocket request".to_owned()));
     }
@@ -98,12 +102,13 @@ fn check(request: &UpgradeRequest) -> Result<String, Refusal> {
     if decoded.map(|k| k.len()) != Ok(16) {
         return Err(Refusal::plain("Invalid Sec-WebSocket-Key header: it must be 16 bytes, base64-encoded".to_owned()));
     }
-    if let Some(header) = request.headers.get("sec-websocket-extensions") {
-        if extensions::parse(&header).is_none() {
-            return Err(Refusal::plain(extensions::invalid_header_message(&header)));
+    let offers = match request.headers.get("sec-websocket-extensions") {
+        None => Vec::new(),
+        Some(header) => {
+            extensions::parse(&header).ok_or_else(|| Refusal::plain(extensions::invalid_header_message(&header)))?
         }
-    }
-    Ok(key)
+    };
+    Ok((key, offers))
 }
 
 fn refuse(refusal: Refusal) -> Outcome {
@@ -148,23 +153,23 @@ mod tests {
 
     #[test]
     fn accepts_rfc_example_request() {
-        let outcome = respond(&request(&[]), &[], &HeaderList::default());
+        let outcome = respond(&request(&[]), &[], &HeaderList::default(), None);
         let expected = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
-        assert_eq!(outcome, Outcome::Accepted { response: expected.as_bytes().to_vec(), protocol: None });
+        assert_eq!(outcome, Outcome::Accepted { response: expected.as_bytes().to_vec(), protocol: None, deflate: None });
     }
 
     #[test]
     fn custom_headers_come_first() {
         let mut custom = HeaderList::default();
         custom.set("X-Powered-By", "native").unwrap();
-        let Outcome::Accepted { response, .. } = respond(&request(&[]), &[], &custom) else { panic!() };
+        let Outcome::Accepted { response, .. } = respond(&request(&[]), &[], &custom, None) else { panic!() };
         assert!(String::from_utf8(response).unwrap().starts_with("HTTP/1.1 101 Switching Protocols\r\nX-Powered-By: native\r\nUpgrade"));
     }
 
     #[test]
     fn selects_first_offered_protocol_the_server_supports() {
         let supported = vec!["amqp".to_owned(), "irc".to_owned()];
-        let Outcome::Accepted { response, protocol } = respond(&request(&[("Sec-WebSocket-Protocol", "xmpp, irc, amqp")]), &supported, &HeaderList::default()) else { panic!() };
+        let Outcome::Accepted { response, protocol, .. } = respond(&request(&[("Sec-WebSocket-Protocol", "xmpp, irc, amqp")]), &supported, &HeaderList::default(), None) else { panic!() };
         assert_eq!(protocol.as_deref(), Some("irc"));
         assert!(String::from_utf8(response).unwrap().contains("Sec-WebSocket-Protocol: irc\r\n"));
         assert_eq!(select_protocol(Some("xmpp"), &supported), None);
@@ -173,32 +178,43 @@ mod tests {
 
     #[test]
     fn refuses_non_websocket_request() {
-        let (response, message) = refused_with(respond(&request(&[("Upgrade", "h2c")]), &[], &HeaderList::default()));
+        let (response, message) = refused_with(respond(&request(&[("Upgrade", "h2c")]), &[], &HeaderList::default(), None));
         assert_eq!(message, "Not a WebSocket request");
         assert_eq!(response, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n\r\nNot a WebSocket request");
     }
 
     #[test]
     fn refuses_unsupported_version_and_advertises_13() {
-        let (response, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "8")]), &[], &HeaderList::default()));
+        let (response, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "8")]), &[], &HeaderList::default(), None));
         assert_eq!(message, "Unsupported WebSocket version: 8");
         assert!(response.contains("\r\nSec-WebSocket-Version: 13\r\n\r\n"));
-        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "")]), &[], &HeaderList::default()));
+        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "")]), &[], &HeaderList::default(), None));
         assert_eq!(message, "Unsupported WebSocket version: undefined");
     }
 
     #[test]
+    fn negotiates_permessage_deflate_after_the_protocol() {
+        let config = DeflateConfig::default();
+        let request = request(&[("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"), ("Sec-WebSocket-Protocol", "chat")]);
+        let Outcome::Accepted { response, deflate, .. } = respond(&request, &["chat".to_owned()], &HeaderList::default(), Some(&config)) else { panic!() };
+        assert!(String::from_utf8(response).unwrap().ends_with("Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"));
+        assert!(deflate.is_some());
+        let Outcome::Accepted { deflate, .. } = respond(&request, &[], &HeaderList::default(), None) else { panic!() };
+        assert_eq!(deflate, None, "not offered by the server");
+    }
+
+    #[test]
     fn refuses_malformed_extensions_header() {
-        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Extensions", "permessage-deflate; x=")]), &[], &HeaderList::default()));
+        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Extensions", "permessage-deflate; x=")]), &[], &HeaderList::default(), None));
         assert_eq!(message, "Invalid Sec-WebSocket-Extensions header: permessage-deflate; x=");
     }
 
     #[test]
     fn refuses_missing_or_malformed_key() {
-        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", "")]), &[], &HeaderList::default()));
+        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", "")]), &[], &HeaderList::default(), None));
         assert_eq!(message, "Missing handshake request header: Sec-WebSocket-Key");
         for bad in ["abc", "AAAAAAAAAAAAAAAAAAAA", "dGhlIHNhbXBsZSBub25j", "dGhlIHNhbXBsZSBub25jZQ==, dGhlIHNhbXBsZSBub25jZQ=="] {
-            let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", bad)]), &[], &HeaderList::default()));
+            let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", bad)]), &[], &HeaderList::default(), None));
             assert!(message.starts_with("Invalid Sec-WebSocket-Key header"), "{bad}");
         }
     }

@@ -1,0 +1,64 @@
+'use strict'
+
+// permessage-deflate, run by the native codec. `WebSocket.deflate` is this package's
+// own extension object; the npm package permessage-deflate (and anything configured
+// from it) is recognised too, so `extensions: [require('permessage-deflate')]` keeps
+// working unchanged. Either way compression happens in Rust.
+
+const VALID_OPTIONS = [
+  'level', 'memLevel', 'strategy',
+  'noContextTakeover', 'maxWindowBits',
+  'requestNoContextTakeover', 'requestMaxWindowBits',
+  // permessage-deflate lets callers swap in another zlib; the native codec ignores it.
+  'zlib'
+]
+
+const deflate = {
+  name: 'permessage-deflate',
+  type: 'permessage',
+  rsv1: true,
+  rsv2: false,
+  rsv3: false,
+
+  // Same contract as permessage-deflate's configure(): validate, merge with any options
+  // configured before, and return a configured copy.
+  configure (options) {
+    options = Object.assign({}, options)
+    for (const key in options) {
+      if (VALID_OPTIONS.indexOf(key) < 0) throw new Error('Unrecognized option: ' + key)
+    }
+    const merged = Object.assign({}, options, this._options)
+    return Object.create(this, { _options: { value: merged } })
+  }
+}
+
+function isDeflate (extension) {
+  return Boolean(extension) &&
+    extension.name === 'permessage-deflate' &&
+    extension.type === 'permessage' &&
+    typeof extension.configure === 'function'
+}
+
+function integer (value) {
+  return value === undefined ? undefined : Number(value)
+}
+
+// The native codec's options for the first permessage-deflate extension in
+// `extensions`, or undefined when there is none.
+function nativeDeflateOptions (extensions) {
+  if (!extensions) return undefined
+  const extension = [].concat(extensions).find(isDeflate)
+  if (!extension) return undefined
+  const options = extension._options || {}
+  return {
+    level: integer(options.level),
+    memLevel: integer(options.memLevel),
+    strategy: integer(options.strategy),
+    noContextTakeover: options.noContextTakeover === undefined ? undefined : Boolean(options.noContextTakeover),
+    maxWindowBits: integer(options.maxWindowBits),
+    requestNoContextTakeover: options.requestNoContextTakeover === undefined ? undefined : Boolean(options.requestNoContextTakeover),
+    requestMaxWindowBits: integer(options.requestMaxWindowBits)
+  }
+}
+
+module.exports = { deflate, isDeflate, nativeDeflateOptions }

@@ -1,0 +1,259 @@
+//! The permessage-deflate codec (RFC 7692 section 7.2): raw deflate, one sync flush per
+//! message with its trailing `00 00 ff ff` removed, and the trailer appended again on
+//! inflate.
+//!
+//! Memory: zlib state is allocated on a codec's first message, and freed again after
+//! each message when context takeover is off, so an idle connection that negotiated
+//! deflate without takeover holds no zlib state at all. With takeover the state must
+//! survive between messages (it is the shared window).
+//!
+//! zlib cannot make raw deflate streams with an 8-bit window; as permessage-deflate does,
+//! 8 is served with 9 (`MIN_WINDOW_BITS`). The `memLevel` and `strategy` options are
+//! checked but not applied: the flate2 API has no knob for them, and they change only
+//! speed and ratio, never what a peer can decode.
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+const MIN_WINDOW_BITS: u8 = 9;
+const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+/// Inflate output is produced in steps of at most this many bytes, so a small input
+/// that inflates hugely is stopped at the limit without allocating past it.
+const INFLATE_STEP: usize = 64 * 1024;
+const DEFAULT_LEVEL: u32 = 6;
+
+fn clamp_bits(bits: u8) -> u8 {
+    bits.clamp(MIN_WINDOW_BITS, 15)
+}
+
+pub struct Compressor {
+    level: u32,
+    window_bits: u8,
+    context_takeover: bool,
+    state: Option<Compress>,
+}
+
+impl Compressor {
+    pub fn new(level: Option<u32>, window_bits: u8, context_takeover: bool) -> Self {
+        Compressor { level: level.unwrap_or(DEFAULT_LEVEL).min(9), window_bits: clamp_bits(window_bits), context_takeover, state: None }
+    }
+
+    /// Compresses one whole message into `out` (appended).
+    pub fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        let (level, bits) = (self.level, self.window_bits);
+        let state = self.state.get_or_insert_with(|| Compress::new_with_window_bits(Compression::new(level), false, bits));
+        let start = out.len();
+        let mut consumed = 0usize;
+        loop {
+            out.reserve((input.len() - consumed) / 2 + 64);
+            let before = state.total_in();
+            let rest = input.get(consumed..).unwrap_or_default();
+            state.compress_vec(rest, out, FlushCompress::Sync).map_err(|e| e.to_string())?;
+            consumed += usize::try_from(state.total_in() - before).unwrap_or(0);
+            // The flush is complete once all input is in and zlib stopped short of the
+            // space it had.
+            if consumed >= input.len() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        if out.len() >= start + TRAILER.len() && out.ends_with(&TRAILER) {
+            out.truncate(out.len() - TRAILER.len());
+        }
+        if !self.context_takeover {
+            self.state = None;
+        }
+        Ok(())
+    }
+
+    /// Whether zlib state is allocated (for memory tests).
+    pub fn is_allocated(&self) -> bool {
+        self.state.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InflateError {
+    /// The inflated message would exceed the limit.
+    TooLarge,
+    /// zlib's message for corrupt data.
+    Corrupt(String),
+}
+
+pub struct Decompressor {
+    window_bits: u8,
+    context_takeover: bool,
+    state: Option<Decompress>,
+}
+
+impl Decompressor {
+    pub fn new(window_bits: u8, context_takeover: bool) -> Self {
+        Decompressor { window_bits: clamp_bits(window_bits), context_takeover, state: None }
+    }
+
+    /// Inflates the next piece of a compressed message onto `out`, never letting `out`
+    /// grow past `limit` bytes.
+    pub fn inflate(&mut self, input: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
+        let bits = self.window_bits;
+        let state = self.state.get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+        let mut consumed = 0usize;
+        loop {
+            let held = out.len();
+            let room = usize::try_from(limit.saturating_sub(held as u64)).unwrap_or(usize::MAX);
+            // One byte more than the limit allows, to tell "exactly full" from "too much".
+            let step = room.saturating_add(1).min(INFLATE_STEP);
+            out.resize(held + step, 0);
+            let (before_in, before_out) = (state.total_in(), state.total_out());
+            let rest = input.get(consumed..).unwrap_or_default();
+            let target = out.get_mut(held..).unwrap_or_default();
+            let status = state.decompress(rest, target, FlushDecompress::Sync);
+            let produced = usize::try_from(state.total_out() - before_out).unwrap_or(0);
+            consumed += usize::try_from(state.total_in() - before_in).unwrap_or(0);
+            out.truncate(held + produced);
+            let status = status.map_err(|e| InflateError::Corrupt(e.message().unwrap_or("invalid compressed data").to_owned()))?;
+            if out.len() as u64 > limit {
+                return Err(InflateError::TooLarge);
+            }
+            if status == Status::StreamEnd {
+                // A final block ends the stream: the next message starts a new one.
+                self.state = None;
+                return Ok(());
+            }
+            let done = consumed >= input.len() && produced < step;
+            if done || (produced == 0 && status == Status::BufError) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Ends a message: inflates the trailer the sender removed, then drops the context
+    /// when takeover is off.
+    pub fn finish_message(&mut self, out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
+        let result = if self.state.is_some() { self.inflate(&TRAILER, out, limit) } else { Ok(()) };
+        if !self.context_takeover || result.is_err() {
+            self.state = None;
+        }
+        result
+    }
+
+    pub fn is_allocated(&self) -> bool {
+        self.state.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::test_util::hex;
+
+    fn inflate_all(d: &mut Decompressor, input: &[u8], limit: u64) -> Result<Vec<u8>, InflateError> {
+        let mut out = Vec::new();
+        d.inflate(input, &mut out, limit)?;
+        d.finish_message(&mut out, limit)?;
+        Ok(out)
+    }
+
+    mod rfc7692_7_2_3 {
+        use super::*;
+
+        #[test]
+        fn hello_compressed() {
+            // 7.2.3.1: "Hello" as one compressed frame.
+            let mut out = Vec::new();
+            Compressor::new(None, 15, false).compress(b"Hello", &mut out).unwrap();
+            assert_eq!(out, hex("f2 48 cd c9 c9 07 00"));
+            assert_eq!(inflate_all(&mut Decompressor::new(15, false), &out, 100).unwrap(), b"Hello");
+        }
+
+        #[test]
+        fn shared_window_makes_second_message_shorter() {
+            // 7.2.3.2: with context takeover the second "Hello" refers back to the first.
+            let mut c = Compressor::new(None, 15, true);
+            let (mut first, mut second) = (Vec::new(), Vec::new());
+            c.compress(b"Hello", &mut first).unwrap();
+            c.compress(b"Hello", &mut second).unwrap();
+            assert_eq!(first, hex("f2 48 cd c9 c9 07 00"));
+            assert_eq!(second, hex("f2 00 11 00 00"));
+            let mut d = Decompressor::new(15, true);
+            assert_eq!(inflate_all(&mut d, &first, 100).unwrap(), b"Hello");
+            assert_eq!(inflate_all(&mut d, &second, 100).unwrap(), b"Hello");
+        }
+
+        #[test]
+        fn no_context_takeover_repeats_the_bytes_and_frees_state() {
+            let mut c = Compressor::new(None, 15, false);
+            let (mut first, mut second) = (Vec::new(), Vec::new());
+            c.compress(b"Hello", &mut first).unwrap();
+            assert!(!c.is_allocated());
+            c.compress(b"Hello", &mut second).unwrap();
+            assert_eq!(first, second);
+            let mut d = Decompressor::new(15, false);
+            assert_eq!(inflate_all(&mut d, &second, 100).unwrap(), b"Hello");
+            assert!(!d.is_allocated());
+        }
+
+        #[test]
+        fn inflates_rfc_stored_block_and_bfinal_examples() {
+            // 7.2.3.3: "Hello" in an uncompressed (stored) block.
+            let mut d = Decompressor::new(15, true);
+            assert_eq!(inflate_all(&mut d, &hex("00 05 00 fa ff 48 65 6c 6c 6f 00"), 100).unwrap(), b"Hello");
+            // 7.2.3.4: a block with BFINAL set.
+            let mut d = Decompressor::new(15, true);
+            assert_eq!(inflate_all(&mut d, &hex("f3 48 cd c9 c9 07 00 00"), 100).unwrap(), b"Hello");
+            // 7.2.3.6: an empty message is the single byte 00.
+            let mut empty = Vec::new();
+            Compressor::new(None, 15, false).compress(b"", &mut empty).unwrap();
+            assert_eq!(empty, hex("00"));
+            assert_eq!(inflate_all(&mut Decompressor::new(15, false), &empty, 0).unwrap(), b"");
+        }
+
+        #[test]
+        fn eight_bit_window_round_trips() {
+            let text: Vec<u8> = b"abcdefghij".iter().cycle().take(5000).copied().collect();
+            let mut out = Vec::new();
+            Compressor::new(Some(9), 8, true).compress(&text, &mut out).unwrap();
+            assert!(out.len() < text.len() / 10);
+            assert_eq!(inflate_all(&mut Decompressor::new(8, true), &out, 10_000).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn stops_a_deflate_bomb_at_the_limit() {
+        let zeros = vec![0u8; 8 << 20];
+        let mut bomb = Vec::new();
+        Compressor::new(Some(9), 15, false).compress(&zeros, &mut bomb).unwrap();
+        assert!(bomb.len() < 16 * 1024);
+        let mut d = Decompressor::new(15, false);
+        let mut out = Vec::new();
+        assert_eq!(d.inflate(&bomb, &mut out, 4096), Err(InflateError::TooLarge));
+        assert!(out.capacity() <= 4096 + INFLATE_STEP, "allocated {}", out.capacity());
+    }
+
+    #[test]
+    fn exactly_the_limit_is_allowed() {
+        let data = vec![7u8; 1000];
+        let mut packed = Vec::new();
+        Compressor::new(None, 15, false).compress(&data, &mut packed).unwrap();
+        assert_eq!(inflate_all(&mut Decompressor::new(15, false), &packed, 1000).unwrap(), data);
+        assert_eq!(inflate_all(&mut Decompressor::new(15, false), &packed, 999), Err(InflateError::TooLarge));
+    }
+
+    #[test]
+    fn reports_corrupt_data() {
+        let result = inflate_all(&mut Decompressor::new(15, false), &hex("ff ff ff ff"), 100);
+        assert!(matches!(result, Err(InflateError::Corrupt(_))), "{result:?}");
+    }
+
+    #[test]
+    fn inflates_in_pieces() {
+        let text: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut packed = Vec::new();
+        Compressor::new(None, 15, false).compress(&text, &mut packed).unwrap();
+        for cut in [0, 1, packed.len() / 2, packed.len() - 1] {
+            let mut d = Decompressor::new(15, false);
+            let mut out = Vec::new();
+            d.inflate(&packed[..cut], &mut out, 1 << 20).unwrap();
+            d.inflate(&packed[cut..], &mut out, 1 << 20).unwrap();
+            d.finish_message(&mut out, 1 << 20).unwrap();
+            assert_eq!(out, text, "cut {cut}");
+        }
+    }
+}
