@@ -1,10 +1,12 @@
 'use strict'
 // Autobahn|Testsuite fuzzingserver driver: runs every case with this package's
-// WebSocket.Client, echoing each message back (the stream form, ws.pipe(ws)).
+// WebSocket.Client and permessage-deflate, echoing each message back (the stream
+// form, ws.pipe(ws)).
 //
 //   node scripts/autobahn-client.js PORT [AGENT]
 
 const WebSocket = require('..')
+const deflate = require('permessage-deflate')
 
 const port = parseInt(process.argv[2] || '9001', 10)
 const agent = process.argv[3] || 'faye-websocket-native'
@@ -16,7 +18,7 @@ function runCase (n, total) {
     reports.on('close', () => process.exit(0))
     return
   }
-  const ws = new WebSocket.Client(`${base}/runCase?case=${n}&agent=${agent}`)
+  const ws = new WebSocket.Client(`${base}/runCase?case=${n}&agent=${agent}`, [], { extensions: [deflate] })
   ws.pipe(ws)
   ws.on('close', () => setImmediate(runCase, n + 1, total))
 }
