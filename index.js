@@ -7,5 +7,6 @@ const WebSocket = require('./lib/websocket')
 WebSocket.WebSocket = WebSocket
 WebSocket.Client = require('./lib/client')
 WebSocket.deflate = require('./lib/deflate').deflate
+WebSocket.EventSource = require('./lib/eventsource')
 
 module.exports = WebSocket

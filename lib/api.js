@@ -24,6 +24,11 @@ const CLOSED = 3
 // How long a close frame we sent may wait for the peer's reply.
 const CLOSE_TIMEOUT = 30000
 
+// napi leaves absent fields undefined; faye's events carry null.
+function nullable (value) {
+  return value === undefined ? null : value
+}
+
 class API extends Stream {
   // Called by subclasses once `this._stream` (the socket), `this._native` and
   // `this.url` are set.
@@ -150,7 +155,8 @@ class API extends Stream {
         case 'message': this._receiveMessage(event.data); break
         case 'pong': this._receivePong(event.data); break
         case 'error': this._emitError(event.reason); break
-        case 'close': this._flushClose(); this._beginClose(event.reason, event.code); break
+        // The hixie drafts have no status: faye reports null code and reason.
+        case 'close': this._flushClose(); this._beginClose(nullable(event.reason), nullable(event.code)); break
       }
     }
   }

@@ -7,34 +7,7 @@ const API = require('./api')
 const native = require('./native')
 const { SERVER_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
 const { nativeDeflateOptions } = require('./deflate')
-
-// Node's rawHeaders when present; otherwise built from `headers` for request-like
-// objects that only carry those.
-function rawHeaders (request) {
-  if (Array.isArray(request.rawHeaders)) return request.rawHeaders.map(String)
-  const flat = []
-  const headers = request.headers || {}
-  for (const name in headers) {
-    for (const value of [].concat(headers[name])) flat.push(name, String(value))
-  }
-  return flat
-}
-
-function isSecureRequest (request) {
-  if (request.connection && request.connection.authorized !== undefined) return true
-  if (request.socket && request.socket.secure) return true
-  const headers = request.headers
-  if (!headers) return false
-  return headers.https === 'on' ||
-    headers['x-forwarded-ssl'] === 'on' ||
-    headers['x-forwarded-scheme'] === 'https' ||
-    headers['x-forwarded-proto'] === 'https'
-}
-
-function determineUrl (request) {
-  const scheme = isSecureRequest(request) ? 'wss:' : 'ws:'
-  return scheme + '//' + request.headers.host + request.url
-}
+const { rawHeaders, determineUrl } = require('./request')
 
 class WebSocket extends API {
   constructor (request, socket, body, protocols, options) {
@@ -53,6 +26,7 @@ class WebSocket extends API {
     this._native = native.NativeConnection.server(
       String(request.method),
       rawHeaders(request),
+      this.url,
       protocolList(protocols),
       flattenHeaders(options.headers),
       // As in faye, a maxLength of 0 means the default.
@@ -67,7 +41,8 @@ class WebSocket extends API {
     process.nextTick(() => {
       const batch = this._call(() => this._native.start())
       if (batch) this._apply(batch)
-      if (body && body.length > 0 && this.readyState === API.OPEN) this._feed(body)
+      // Frames, or the hixie-76 handshake body, that came with the upgrade request.
+      if (body && body.length > 0 && this.readyState < API.CLOSING) this._feed(body)
     })
     this._configureStream()
   }

@@ -62,6 +62,7 @@ fn convert(event: Event) -> NativeEvent {
             reason: Some(reason),
             ..NativeEvent::new("close")
         },
+        Event::CloseNoStatus => NativeEvent::new("close"),
     }
 }
 

@@ -92,18 +92,20 @@ pub struct NativeConnection {
 
 #[napi]
 impl NativeConnection {
-    /// A server connection for an upgrade request. Throws on an invalid `headers` option.
+    /// A server connection for an upgrade request to `url`. Throws on an invalid
+    /// `headers` option.
     #[napi(factory, catch_unwind)]
     pub fn server(
         method: String,
         raw_headers: Vec<String>,
+        url: String,
         protocols: Vec<String>,
         headers: Vec<String>,
         max_length: Option<f64>,
         deflate: Option<DeflateOptions>,
     ) -> Result<Self> {
         let request = UpgradeRequest { method, headers: RequestHeaders::new(pairs(raw_headers)) };
-        let inner = Connection::server(request, protocols, &pairs(headers), limits(max_length)?, deflate_config(deflate))
+        let inner = Connection::server(request, &url, protocols, &pairs(headers), limits(max_length)?, deflate_config(deflate))
             .map_err(usage)?;
         Ok(NativeConnection { inner })
     }

@@ -5,3 +5,4 @@ mod batch;
 mod connection;
 mod proxy;
 mod random;
+mod sse;

@@ -1,9 +1,14 @@
-//! The one connection API the binding uses, for both roles. It runs the opening
-//! handshake (answering an upgrade request, or writing one and checking the response)
-//! before handing the byte stream to the frame state machine.
+//! The one connection API the binding uses, for both roles and every protocol
+//! version. A server picks the protocol from the upgrade request as websocket-driver
+//! does: RFC 6455 when the request carries Sec-WebSocket-Version or Sec-WebSocket-Key,
+//! hixie-76 when it carries Sec-WebSocket-Key1/Key2, hixie-75 otherwise. For RFC 6455
+//! it runs the opening handshake (answering an upgrade request, or writing one and
+//! checking the response) before handing the byte stream to the frame state machine.
 
 use super::deflate::{DeflateConfig, DeflateSession, Negotiated};
+use super::close;
 use super::error::{ProtocolError, UsageError};
+use super::hixie::{Draft, Hixie};
 use super::handshake::client::{ClientHandshake, ClientTarget, HANDSHAKE_ERROR_PREFIX};
 use super::handshake::headers::HeaderList;
 use super::handshake::response::{HeadProgress, HeadReader, ResponseHead};
@@ -25,6 +30,23 @@ enum Handshake {
 }
 
 pub struct Connection {
+    engine: Engine,
+}
+
+enum Engine {
+    Hybi(HybiConnection),
+    Hixie { hixie: Hixie, pending: Option<DraftRequest> },
+}
+
+/// A draft connection's request, until `start()` answers it.
+struct DraftRequest {
+    request: UpgradeRequest,
+    url: String,
+    headers: HeaderList,
+}
+
+/// The RFC 6455 connection: opening handshake, then frames.
+struct HybiConnection {
     hybi: Hybi,
     /// permessage-deflate, when the application enabled it.
     deflate: Option<DeflateConfig>,
@@ -35,9 +57,178 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A server-side connection for an upgrade request. `headers` (the `headers` option)
-    /// are checked here, so a bad one is a usage error before anything is written.
+    /// A server-side connection for an upgrade request. `url` is the URL the client
+    /// asked for (the drafts echo it in their handshake). `headers` (the `headers`
+    /// option) are checked here, so a bad one is a usage error before anything is
+    /// written.
     pub fn server(
+        request: UpgradeRequest,
+        url: &str,
+        protocols: Vec<String>,
+        headers: &[(String, String)],
+        limits: Limits,
+        deflate: Option<DeflateConfig>,
+    ) -> Result<Self, UsageError> {
+        let has = |name: &str| request.headers.get(name).is_some();
+        let draft = if has("sec-websocket-version") || has("sec-websocket-key") {
+            None
+        } else if has("sec-websocket-key1") || has("sec-websocket-key2") {
+            Some(Draft::Hixie76)
+        } else {
+            Some(Draft::Hixie75)
+        };
+        let engine = match draft {
+            None => Engine::Hybi(HybiConnection::server(request, protocols, headers, limits, deflate)?),
+            Some(draft) => {
+                let mut list = HeaderList::default();
+                for (name, value) in headers {
+                    list.set(name, value)?;
+                }
+                let pending = DraftRequest { request, url: url.to_owned(), headers: list };
+                Engine::Hixie { hixie: Hixie::new(draft, limits), pending: Some(pending) }
+            }
+        };
+        Ok(Connection { engine })
+    }
+
+    /// A client-side connection (RFC 6455). `nonce` is the 16 random bytes of
+    /// Sec-WebSocket-Key; `masks` supplies a fresh key for every frame.
+    pub fn client(
+        target: &ClientTarget,
+        nonce: [u8; 16],
+        limits: Limits,
+        masks: Box<dyn MaskSource>,
+        deflate: Option<DeflateConfig>,
+    ) -> Result<Self, UsageError> {
+        Ok(Connection { engine: Engine::Hybi(HybiConnection::client(target, nonce, limits, masks, deflate)?) })
+    }
+
+    /// Starts the opening handshake: a server answers the upgrade request, a client
+    /// writes its own.
+    pub fn start(&mut self) {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.start(),
+            Engine::Hixie { hixie, pending } => {
+                if let Some(DraftRequest { request, url, headers }) = pending.take() {
+                    hixie.start(&request, &url, &headers);
+                }
+            }
+        }
+    }
+
+    /// 'hybi-13', 'hixie-75' or 'hixie-76'.
+    pub fn version(&self) -> &'static str {
+        match &self.engine {
+            Engine::Hybi(_) => HYBI_VERSION,
+            Engine::Hixie { hixie, .. } => hixie.version(),
+        }
+    }
+
+    /// The negotiated subprotocol, once open (RFC 6455 only).
+    pub fn protocol(&self) -> Option<&str> {
+        match &self.engine {
+            Engine::Hybi(conn) => conn.protocol.as_deref(),
+            Engine::Hixie { .. } => None,
+        }
+    }
+
+    pub fn ready_state(&self) -> u32 {
+        match &self.engine {
+            Engine::Hybi(conn) => conn.hybi.state().ready_state(),
+            Engine::Hixie { hixie, .. } => hixie.state().ready_state(),
+        }
+    }
+
+    /// Processes bytes read from the peer. Peer faults become events, never errors.
+    pub fn feed(&mut self, input: &[u8]) {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.feed(input),
+            Engine::Hixie { hixie, .. } => hixie.feed(input),
+        }
+    }
+
+    /// The peer closed the TCP connection.
+    pub fn feed_eof(&mut self) {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.feed_eof(),
+            Engine::Hixie { hixie, .. } => hixie.feed_eof(),
+        }
+    }
+
+    /// Sends a message. The drafts carry text only: binary is refused, never dropped
+    /// while reporting success.
+    pub fn send(&mut self, text: bool, payload: &[u8]) -> SendStatus {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.send(text, payload),
+            Engine::Hixie { hixie, .. } => match (text, hixie.state()) {
+                (false, _) => SendStatus::Refused,
+                (true, State::Connecting) if hixie.send_text(payload) => SendStatus::Queued,
+                (true, _) if hixie.send_text(payload) => SendStatus::Written,
+                (true, _) => SendStatus::Refused,
+            },
+        }
+    }
+
+    /// Sends a ping; the drafts have none.
+    pub fn ping(&mut self, payload: &[u8]) -> SendStatus {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.ping(payload),
+            Engine::Hixie { .. } => SendStatus::Refused,
+        }
+    }
+
+    /// Starts the closing handshake. The code and reason are checked for every
+    /// protocol, as the API promises, though the drafts cannot send them.
+    pub fn close(&mut self, code: Option<u16>, reason: &str) -> Result<(), UsageError> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.close(code, reason),
+            Engine::Hixie { hixie, .. } => {
+                close::check_app_code(code.unwrap_or(close::NORMAL_CLOSURE))?;
+                close::check_reason(reason)?;
+                hixie.close();
+                Ok(())
+            }
+        }
+    }
+
+    pub fn flush_close(&mut self) {
+        if let Engine::Hybi(conn) = &mut self.engine {
+            conn.hybi.flush_close()
+        }
+    }
+
+    pub fn close_expected(&self) -> bool {
+        match &self.engine {
+            Engine::Hybi(conn) => conn.hybi.close_expected(),
+            Engine::Hixie { .. } => false,
+        }
+    }
+
+    /// The server's handshake response (client side), once, after it arrived.
+    pub fn take_response(&mut self) -> Option<ResponseHead> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.response.take(),
+            Engine::Hixie { .. } => None,
+        }
+    }
+
+    pub fn drain_output(&mut self) -> Option<Vec<u8>> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.drain_output(),
+            Engine::Hixie { hixie, .. } => hixie.drain_output(),
+        }
+    }
+
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.drain_events(),
+            Engine::Hixie { hixie, .. } => hixie.drain_events(),
+        }
+    }
+}
+
+impl HybiConnection {
+    fn server(
         request: UpgradeRequest,
         protocols: Vec<String>,
         headers: &[(String, String)],
@@ -51,7 +242,7 @@ impl Connection {
         if let Some(config) = &deflate {
             config.validate()?;
         }
-        Ok(Connection {
+        Ok(HybiConnection {
             hybi: Hybi::new(Role::Server, limits, Box::new(NoMasks)),
             deflate,
             protocol: None,
@@ -60,9 +251,7 @@ impl Connection {
         })
     }
 
-    /// A client-side connection. `nonce` is the 16 random bytes of Sec-WebSocket-Key;
-    /// `masks` supplies a fresh key for every frame.
-    pub fn client(
+    fn client(
         target: &ClientTarget,
         nonce: [u8; 16],
         limits: Limits,
@@ -72,7 +261,7 @@ impl Connection {
         if let Some(config) = &deflate {
             config.validate()?;
         }
-        Ok(Connection {
+        Ok(HybiConnection {
             hybi: Hybi::new(Role::Client, limits, masks),
             handshake: Handshake::ClientPending(ClientHandshake::new(target, nonce, deflate.clone())?),
             deflate,
@@ -81,10 +270,10 @@ impl Connection {
         })
     }
 
-    /// Starts the opening handshake. A server answers the upgrade request: a 101 and
-    /// `Event::Open`, or a 400 with `Event::Error` and `Event::Close`. A client writes
-    /// its upgrade request. Does nothing a second time, or once closed.
-    pub fn start(&mut self) {
+    /// A server answers the upgrade request: a 101 and `Event::Open`, or a 400 with
+    /// `Event::Error` and `Event::Close`. A client writes its upgrade request. Does
+    /// nothing a second time, or once closed.
+    fn start(&mut self) {
         if self.hybi.state() != State::Connecting {
             return;
         }
@@ -147,27 +336,9 @@ impl Connection {
         Some(DeflateSession::new(self.deflate.as_ref()?, negotiated?))
     }
 
-    /// The server's handshake response (client side), once, after it arrived.
-    pub fn take_response(&mut self) -> Option<ResponseHead> {
-        self.response.take()
-    }
-
-    pub fn version(&self) -> &'static str {
-        HYBI_VERSION
-    }
-
-    /// The negotiated subprotocol, once open.
-    pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    pub fn ready_state(&self) -> u32 {
-        self.hybi.state().ready_state()
-    }
-
     /// Processes bytes read from the peer: the handshake response first, for a client,
     /// then frames (including any that arrived in the same read as the response).
-    pub fn feed(&mut self, input: &[u8]) {
+    fn feed(&mut self, input: &[u8]) {
         if matches!(self.handshake, Handshake::ClientAwaiting { .. }) {
             if let Some(rest) = self.read_response(input) {
                 self.hybi.feed(&rest);
@@ -175,38 +346,6 @@ impl Connection {
             return;
         }
         self.hybi.feed(input)
-    }
-
-    pub fn feed_eof(&mut self) {
-        self.hybi.feed_eof()
-    }
-
-    pub fn send(&mut self, text: bool, payload: &[u8]) -> SendStatus {
-        self.hybi.send(text, payload)
-    }
-
-    pub fn ping(&mut self, payload: &[u8]) -> SendStatus {
-        self.hybi.ping(payload)
-    }
-
-    pub fn close(&mut self, code: Option<u16>, reason: &str) -> Result<(), UsageError> {
-        self.hybi.close(code, reason)
-    }
-
-    pub fn flush_close(&mut self) {
-        self.hybi.flush_close()
-    }
-
-    pub fn close_expected(&self) -> bool {
-        self.hybi.close_expected()
-    }
-
-    pub fn drain_output(&mut self) -> Option<Vec<u8>> {
-        self.hybi.drain_output()
-    }
-
-    pub fn drain_events(&mut self) -> Vec<Event> {
-        self.hybi.drain_events()
     }
 }
 

@@ -6,6 +6,7 @@ use crate::core::handshake::headers::RequestHeaders;
 use crate::core::test_util::{hex, masked_frame};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+const URL: &str = "ws://example.com/";
 
 fn upgrade_request() -> UpgradeRequest {
     UpgradeRequest {
@@ -21,7 +22,7 @@ fn upgrade_request() -> UpgradeRequest {
 }
 
 fn open_server(max_length: u64) -> Connection {
-    let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits { max_length }, None).unwrap();
+    let mut conn = Connection::server(upgrade_request(), URL, vec![], &[], Limits { max_length }, None).unwrap();
     conn.start();
     assert!(conn.drain_output().unwrap().starts_with(b"HTTP/1.1 101"));
     assert_eq!(conn.drain_events(), vec![Event::Open]);
@@ -357,7 +358,7 @@ mod opening_handshake_4 {
 
     #[test]
     fn queues_sends_until_open() {
-        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default(), None).unwrap();
+        let mut conn = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
         assert_eq!(conn.ready_state(), 0);
         assert_eq!(conn.send(true, b"early"), SendStatus::Queued);
         assert_eq!(conn.drain_output(), None);
@@ -371,7 +372,7 @@ mod opening_handshake_4 {
     fn refusal_reports_error_then_close_1002() {
         let mut request = upgrade_request();
         request.method = "POST".into();
-        let mut conn = Connection::server(request, vec![], &[], Limits::default(), None).unwrap();
+        let mut conn = Connection::server(request, URL, vec![], &[], Limits::default(), None).unwrap();
         conn.start();
         assert!(conn.drain_output().unwrap().starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
         let message = "Not a WebSocket request".to_owned();
@@ -381,7 +382,7 @@ mod opening_handshake_4 {
 
     #[test]
     fn close_before_start_closes_without_handshake() {
-        let mut conn = Connection::server(upgrade_request(), vec![], &[], Limits::default(), None).unwrap();
+        let mut conn = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
         conn.close(Some(3000), "early").unwrap();
         assert_eq!(conn.drain_events(), vec![close_event(3000, "early")]);
         conn.start();
@@ -391,7 +392,7 @@ mod opening_handshake_4 {
     #[test]
     fn invalid_custom_header_is_a_usage_error() {
         let headers = vec![("X-Evil".to_owned(), "a\r\nInjected: 1".to_owned())];
-        assert!(matches!(Connection::server(upgrade_request(), vec![], &headers, Limits::default(), None), Err(UsageError::InvalidHeader(_))));
+        assert!(matches!(Connection::server(upgrade_request(), URL, vec![], &headers, Limits::default(), None), Err(UsageError::InvalidHeader(_))));
     }
 }
 
@@ -482,7 +483,7 @@ mod permessage_deflate_rfc7692 {
         ];
         pairs.push(("Sec-WebSocket-Extensions".to_owned(), offer.to_owned()));
         request.headers = RequestHeaders::new(pairs);
-        let mut conn = Connection::server(request, vec![], &[], Limits { max_length }, Some(DeflateConfig::default())).unwrap();
+        let mut conn = Connection::server(request, URL, vec![], &[], Limits { max_length }, Some(DeflateConfig::default())).unwrap();
         conn.start();
         let head = String::from_utf8(conn.drain_output().unwrap()).unwrap();
         assert!(head.contains("Sec-WebSocket-Extensions: permessage-deflate"), "{head}");
@@ -560,5 +561,39 @@ mod permessage_deflate_rfc7692 {
         let mut conn = deflate_server("permessage-deflate; client_no_context_takeover", 1000);
         conn.feed(&masked_frame(0x81, KEY, b"plain"));
         assert_eq!(conn.drain_events(), vec![text("plain")]);
+    }
+}
+
+mod protocol_choice {
+    use super::*;
+
+    fn request(pairs: &[(&str, &str)]) -> UpgradeRequest {
+        let mut all = vec![("Connection".to_owned(), "Upgrade".to_owned()), ("Upgrade".to_owned(), "WebSocket".to_owned())];
+        all.extend(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())));
+        UpgradeRequest { method: "GET".into(), headers: RequestHeaders::new(all) }
+    }
+
+    #[test]
+    fn picks_the_protocol_from_the_request_headers() {
+        let version = |pairs: &[(&str, &str)]| Connection::server(request(pairs), URL, vec![], &[], Limits::default(), None).unwrap().version();
+        assert_eq!(version(&[("Sec-WebSocket-Version", "13")]), "hybi-13");
+        assert_eq!(version(&[("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")]), "hybi-13");
+        assert_eq!(version(&[("Sec-WebSocket-Key1", "1 2"), ("Sec-WebSocket-Key2", "3 4")]), "hixie-76");
+        assert_eq!(version(&[]), "hixie-75");
+    }
+
+    #[test]
+    fn drafts_send_text_only_and_never_ping() {
+        let mut conn = Connection::server(request(&[]), URL, vec![], &[], Limits::default(), None).unwrap();
+        conn.start();
+        conn.drain_output();
+        assert_eq!(conn.send(true, b"hi"), SendStatus::Written);
+        assert_eq!(conn.drain_output().unwrap(), b"\x00hi\xff");
+        assert_eq!(conn.send(false, b"bin"), SendStatus::Refused);
+        assert_eq!(conn.ping(b""), SendStatus::Refused);
+        assert_eq!(conn.drain_output(), None);
+        assert!(conn.close(Some(1001), "").is_err(), "the API's code check applies to drafts too");
+        conn.close(None, "").unwrap();
+        assert_eq!(conn.drain_events().last(), Some(&Event::CloseNoStatus));
     }
 }

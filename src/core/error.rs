@@ -110,6 +110,8 @@ pub enum UsageError {
     InvalidHeader(String),
     /// An extension option out of range; the message names it.
     InvalidOption(String),
+    /// An EventSource `event` or `id` holding CR or LF, which would inject fields.
+    InvalidEventField(&'static str),
 }
 
 impl fmt::Display for UsageError {
@@ -121,6 +123,9 @@ impl fmt::Display for UsageError {
                 "Failed to execute 'close' on WebSocket: The close reason must not be greater than 123 UTF-8 bytes ({len} given)."
             ),
             UsageError::InvalidOption(message) => f.write_str(message),
+            UsageError::InvalidEventField(field) => {
+                write!(f, "EventSource {field} must not contain CR or LF")
+            }
             UsageError::InvalidHeader(name) => {
                 write!(f, "Invalid HTTP header {name:?}: names must be tokens and values must not contain CR, LF or NUL")
             }

@@ -12,9 +12,11 @@ pub mod deflate;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+pub mod hixie;
 pub mod hybi;
 pub mod limits;
 pub mod mask;
+pub mod sse;
 pub mod utf8;
 
 #[cfg(test)]
@@ -65,6 +67,9 @@ pub enum Event {
     Error(ProtocolError),
     /// The connection is over: the caller shuts the TCP connection.
     Close { code: u16, reason: String },
+    /// The same for the hixie drafts, which have no status codes (faye reports
+    /// `null` code and reason).
+    CloseNoStatus,
 }
 
 /// Source of masking keys for client frames (section 5.3 asks for a strong source of

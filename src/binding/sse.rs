@@ -1,0 +1,31 @@
+//! EventSource encoding for lib/eventsource.js: one call per message.
+
+use napi::bindgen_prelude::Buffer;
+use napi::Result;
+use napi_derive::napi;
+
+use super::connection::{pairs, usage};
+use crate::core::handshake::headers::HeaderList;
+use crate::core::sse;
+
+/// The response head and `retry:` line. Throws on an invalid `headers` option.
+#[napi(catch_unwind)]
+pub fn event_source_head(headers: Vec<String>, retry_ms: f64) -> Result<Buffer> {
+    let mut list = HeaderList::default();
+    for (name, value) in pairs(headers) {
+        list.set(&name, &value).map_err(usage)?;
+    }
+    let retry_ms = if retry_ms.is_finite() && retry_ms >= 0.0 { retry_ms.floor() as u64 } else { 0 };
+    Ok(sse::response_head(&list, retry_ms).into())
+}
+
+/// One event; throws when `event` or `id` holds CR or LF.
+#[napi(catch_unwind)]
+pub fn event_source_message(data: String, event: Option<String>, id: Option<String>) -> Result<Buffer> {
+    Ok(sse::message(&data, event.as_deref(), id.as_deref()).map_err(usage)?.into())
+}
+
+#[napi(catch_unwind)]
+pub fn event_source_ping() -> Buffer {
+    sse::PING.to_vec().into()
+}
