@@ -24,11 +24,11 @@ function parseUrl (value) {
   }
 }
 
-// `Basic …` from the user:password part of a URL, as websocket-driver builds it.
+// `Basic …` from the user:password part of a URL, as websocket-driver builds it:
+// both parts present, taken as the URL spells them.
 function urlAuthorization (uri) {
-  if (!uri || !uri.username) return null
-  const auth = decodeURIComponent(uri.username) + ':' + decodeURIComponent(uri.password)
-  return 'Basic ' + Buffer.from(auth, 'utf8').toString('base64')
+  if (!uri || !uri.username || !uri.password) return null
+  return 'Basic ' + Buffer.from(uri.username + ':' + uri.password, 'utf8').toString('base64')
 }
 
 // URL.hostname keeps the brackets of an IPv6 literal; sockets want the bare address.
@@ -55,25 +55,10 @@ class Client extends API {
       options.maxLength || undefined,
       nativeDeflateOptions(options.extensions)
     )
-    this._setup(options)
 
     const proxy = options.proxy || {}
     const endpoint = parseUrl(proxy.origin || url)
     if (!endpoint) throw new Error(proxy.origin + ' is not a valid proxy URL')
-    const host = bareHostname(endpoint)
-    const port = Number(endpoint.port) || DEFAULT_PORTS[endpoint.protocol]
-    const secure = SECURE_PROTOCOLS.indexOf(endpoint.protocol) >= 0
-
-    const originTLS = Object.assign({}, options.tls)
-    if (originTLS.ca === undefined && options.ca !== undefined) originTLS.ca = options.ca
-    const socketTLS = proxy.origin ? Object.assign({}, proxy.tls) : originTLS
-    const connectOptions = Object.assign({}, options.net, secure ? socketTLS : {}, { host, port })
-    // SNI carries host names only (RFC 6066 section 3).
-    if (secure && connectOptions.servername === undefined && !net.isIP(host)) connectOptions.servername = host
-
-    const onConnect = () => this._onConnect()
-    this._stream = secure ? tls.connect(connectOptions, onConnect) : net.connect(connectOptions, onConnect)
-
     if (proxy.origin) {
       this._tunnel = new native.NativeProxyTunnel(
         uri.hostname + ':' + (Number(uri.port) || DEFAULT_PORTS[uri.protocol]),
@@ -81,9 +66,24 @@ class Client extends API {
         urlAuthorization(endpoint),
         flattenHeaders(proxy.headers)
       )
-      this._originTLS = originTLS
       this._origin = uri
     }
+    const host = bareHostname(endpoint)
+    const port = Number(endpoint.port) || DEFAULT_PORTS[endpoint.protocol]
+    const secure = SECURE_PROTOCOLS.indexOf(endpoint.protocol) >= 0
+
+    this._originTLS = Object.assign({}, options.tls)
+    if (this._originTLS.ca === undefined && options.ca !== undefined) this._originTLS.ca = options.ca
+    const socketTLS = proxy.origin ? Object.assign({}, proxy.tls) : this._originTLS
+    const connectOptions = Object.assign({}, options.net, secure ? socketTLS : {}, { host, port })
+    // SNI carries host names only (RFC 6066 section 3).
+    if (secure && connectOptions.servername === undefined && !net.isIP(host)) connectOptions.servername = host
+
+    // Everything that can throw has run: only now connect and start timers, so a
+    // constructor that throws leaves no socket and no interval behind.
+    const onConnect = () => this._onConnect()
+    this._stream = secure ? tls.connect(connectOptions, onConnect) : net.connect(connectOptions, onConnect)
+    this._setup(options)
     this._configureStream()
   }
 

@@ -111,10 +111,10 @@ const pong = (payload, opts = {}) => frame({ ...opts, opcode: 'pong', payload })
 const close = (code, reason, opts = {}) => frame({ ...opts, opcode: 'close', payload: closePayload(code, reason) })
 
 /**
- * Incremental frame parser for bytes the server writes. push() accepts any
+ * Incremental frame parser for bytes a peer writes. push() accepts any
  * chunking and returns the frames completed by that chunk. Payloads are
- * unmasked if the frame was masked (a server MUST NOT mask, and tests assert
- * `masked === false`).
+ * unmasked if the frame was masked, and `maskKey` keeps the key (a server
+ * MUST NOT mask, a client MUST: tests assert `masked` either way).
  */
 class FrameParser {
   constructor () {
@@ -176,6 +176,7 @@ function parseFrame (buf) {
     rsv3: (b0 & 0x10) !== 0,
     opcode: b0 & 0x0f,
     masked,
+    maskKey: key ? Buffer.from(key) : null, // the 4-byte masking key, or null
     lengthBits,
     length,
     payload

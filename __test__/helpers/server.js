@@ -7,13 +7,14 @@ const { deferred, waitFor, withGuard } = require('./wait')
 const { track } = require('./cleanup')
 
 /**
- * Attaches listeners that record every event a server-side socket emits, in
- * order. Must run synchronously right after construction: faye starts the
- * handshake on the next tick, before any awaiting test code resumes.
+ * Attaches listeners that record every event a socket (server-side or
+ * WebSocket.Client) emits, in order. Must run synchronously right after
+ * construction: faye starts the handshake on the next tick, before any
+ * awaiting test code resumes. `who` names the socket in timeout messages.
  */
-function record (ws) {
+function record (ws, who = 'the server socket') {
   const log = []
-  const messages = new Queue('a message on the server socket')
+  const messages = new Queue(`a message on ${who}`)
   const opened = deferred()
   const closed = deferred()
 
@@ -43,8 +44,8 @@ function record (ws) {
     messages,
     opened: opened.promise,
     closed: closed.promise,
-    waitOpen: () => withGuard(opened.promise, "the server socket's open event"),
-    waitClosed: () => withGuard(closed.promise, "the server socket's close event"),
+    waitOpen: () => withGuard(opened.promise, `the open event of ${who}`),
+    waitClosed: () => withGuard(closed.promise, `the close event of ${who}`),
     // Compact, comparable form of the log: 'open', 'message:<data>',
     // 'error:<message>', 'end', 'close:<code>:<reason>'.
     sequence () {

@@ -189,17 +189,17 @@ impl NativeConnection {
         self.inner.drain_output().map(Buffer::from)
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn close_expected(&self) -> bool {
         self.inner.close_expected()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn version(&self) -> &'static str {
         self.inner.version()
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn protocol(&self) -> String {
         self.inner.protocol().unwrap_or_default().to_owned()
     }

@@ -104,8 +104,12 @@ impl Cursor<'_> {
     }
 }
 
-/// Parses a Sec-WebSocket-Extensions header value. `None` when it is malformed.
+/// Parses a Sec-WebSocket-Extensions header value. `None` when it is malformed; an
+/// empty value offers nothing, as websocket-extensions reads it.
 pub fn parse(header: &str) -> Option<Vec<ExtensionOffer>> {
+    if header.trim_matches([' ', '\t']).is_empty() {
+        return Some(Vec::new());
+    }
     let mut cursor = Cursor { bytes: header.as_bytes(), at: 0 };
     let mut offers = Vec::new();
     loop {
@@ -174,7 +178,8 @@ mod tests {
 
     #[test]
     fn refuses_malformed_headers() {
-        for bad in ["", ",", "a;", "a; b=", "a; b=\"unterminated", "a b", "a;;b", "a, ,b", "a; b=c d", "a=b"] {
+        assert_eq!(parse(""), Some(vec![]), "an empty header offers nothing");
+        for bad in [",", "a;", "a; b=", "a; b=\"unterminated", "a b", "a;;b", "a, ,b", "a; b=c d", "a=b"] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
     }
