@@ -34,8 +34,8 @@ pub struct Connection {
 }
 
 enum Engine {
-    Hybi(HybiConnection),
-    Hixie { hixie: Hixie, pending: Option<DraftRequest> },
+    Hybi(Box<HybiConnection>),
+    Hixie { hixie: Box<Hixie>, pending: Option<Box<DraftRequest>> },
 }
 
 /// A draft connection's request, until `start()` answers it.
@@ -78,14 +78,14 @@ impl Connection {
             Some(Draft::Hixie75)
         };
         let engine = match draft {
-            None => Engine::Hybi(HybiConnection::server(request, protocols, headers, limits, deflate)?),
+            None => Engine::Hybi(Box::new(HybiConnection::server(request, protocols, headers, limits, deflate)?)),
             Some(draft) => {
                 let mut list = HeaderList::default();
                 for (name, value) in headers {
                     list.set(name, value)?;
                 }
                 let pending = DraftRequest { request, url: url.to_owned(), headers: list };
-                Engine::Hixie { hixie: Hixie::new(draft, limits), pending: Some(pending) }
+                Engine::Hixie { hixie: Box::new(Hixie::new(draft, limits)), pending: Some(Box::new(pending)) }
             }
         };
         Ok(Connection { engine })
@@ -100,7 +100,7 @@ impl Connection {
         masks: Box<dyn MaskSource>,
         deflate: Option<DeflateConfig>,
     ) -> Result<Self, UsageError> {
-        Ok(Connection { engine: Engine::Hybi(HybiConnection::client(target, nonce, limits, masks, deflate)?) })
+        Ok(Connection { engine: Engine::Hybi(Box::new(HybiConnection::client(target, nonce, limits, masks, deflate)?)) })
     }
 
     /// Starts the opening handshake: a server answers the upgrade request, a client
@@ -109,8 +109,8 @@ impl Connection {
         match &mut self.engine {
             Engine::Hybi(conn) => conn.start(),
             Engine::Hixie { hixie, pending } => {
-                if let Some(DraftRequest { request, url, headers }) = pending.take() {
-                    hixie.start(&request, &url, &headers);
+                if let Some(pending) = pending.take() {
+                    hixie.start(&pending.request, &pending.url, &pending.headers);
                 }
             }
         }

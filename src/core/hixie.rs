@@ -66,7 +66,7 @@ fn key_value(key: &str) -> Option<u32> {
         digits += 1;
     }
     let spaces = key.bytes().filter(|&b| b == b' ').count() as u64;
-    if digits == 0 || number == 0 || spaces == 0 || number % spaces != 0 {
+    if digits == 0 || number == 0 || spaces == 0 || !number.is_multiple_of(spaces) {
         return None;
     }
     u32::try_from(number / spaces).ok()

@@ -2,15 +2,19 @@
 //! message with its trailing `00 00 ff ff` removed, and the trailer appended again on
 //! inflate.
 //!
-//! Memory: zlib state is allocated on a codec's first message, and freed again after
-//! each message when context takeover is off, so an idle connection that negotiated
-//! deflate without takeover holds no zlib state at all. With takeover the state must
-//! survive between messages (it is the shared window).
+//! Memory: zlib state is allocated on a codec's first message. With context takeover
+//! it must survive between messages (it is the shared window). Without, nothing of it
+//! survives a message, so the state goes back, reset, to a small per-thread pool that
+//! every such connection draws from: an idle connection without takeover holds no zlib
+//! state, and a busy one allocates none per message. A per-thread pool keeps worker
+//! threads independent.
 //!
 //! zlib cannot make raw deflate streams with an 8-bit window; as permessage-deflate does,
 //! 8 is served with 9 (`MIN_WINDOW_BITS`). The `memLevel` and `strategy` options are
 //! checked but not applied: the flate2 API has no knob for them, and they change only
 //! speed and ratio, never what a peer can decode.
+
+use std::cell::RefCell;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -23,6 +27,28 @@ const DEFAULT_LEVEL: u32 = 6;
 
 fn clamp_bits(bits: u8) -> u8 {
     bits.clamp(MIN_WINDOW_BITS, 15)
+}
+
+/// How many idle states a thread keeps, across all configurations. One message is
+/// processed at a time per thread, so one per configuration in use is enough.
+const POOL_LIMIT: usize = 8;
+
+thread_local! {
+    static SPARE_COMPRESSORS: RefCell<Vec<((u32, u8), Compress)>> = const { RefCell::new(Vec::new()) };
+    static SPARE_DECOMPRESSORS: RefCell<Vec<(u8, Decompress)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_spare<K: PartialEq, T>(pool: &RefCell<Vec<(K, T)>>, key: &K) -> Option<T> {
+    let mut pool = pool.borrow_mut();
+    let at = pool.iter().position(|(k, _)| k == key)?;
+    Some(pool.swap_remove(at).1)
+}
+
+fn put_spare<K, T>(pool: &RefCell<Vec<(K, T)>>, key: K, state: T) {
+    let mut pool = pool.borrow_mut();
+    if pool.len() < POOL_LIMIT {
+        pool.push((key, state));
+    }
 }
 
 pub struct Compressor {
@@ -39,8 +65,26 @@ impl Compressor {
 
     /// Compresses one whole message into `out` (appended).
     pub fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-        let (level, bits) = (self.level, self.window_bits);
-        let state = self.state.get_or_insert_with(|| Compress::new_with_window_bits(Compression::new(level), false, bits));
+        let key = (self.level, self.window_bits);
+        let mut state = match self.state.take() {
+            Some(state) => state,
+            None => (!self.context_takeover)
+                .then(|| SPARE_COMPRESSORS.with(|pool| take_spare(pool, &key)))
+                .flatten()
+                .unwrap_or_else(|| Compress::new_with_window_bits(Compression::new(key.0), false, key.1)),
+        };
+        // On error the state is dropped: it may be mid-stream.
+        Self::compress_with(&mut state, input, out)?;
+        if self.context_takeover {
+            self.state = Some(state);
+        } else {
+            state.reset();
+            SPARE_COMPRESSORS.with(|pool| put_spare(pool, key, state));
+        }
+        Ok(())
+    }
+
+    fn compress_with(state: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         let start = out.len();
         let mut consumed = 0usize;
         loop {
@@ -57,9 +101,6 @@ impl Compressor {
         }
         if out.len() >= start + TRAILER.len() && out.ends_with(&TRAILER) {
             out.truncate(out.len() - TRAILER.len());
-        }
-        if !self.context_takeover {
-            self.state = None;
         }
         Ok(())
     }
@@ -93,7 +134,13 @@ impl Decompressor {
     /// grow past `limit` bytes.
     pub fn inflate(&mut self, input: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
         let bits = self.window_bits;
-        let state = self.state.get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+        let takeover = self.context_takeover;
+        let state = self.state.get_or_insert_with(|| {
+            (!takeover)
+                .then(|| SPARE_DECOMPRESSORS.with(|pool| take_spare(pool, &bits)))
+                .flatten()
+                .unwrap_or_else(|| Decompress::new_with_window_bits(false, bits))
+        });
         let mut consumed = 0usize;
         loop {
             let held = out.len();
@@ -124,12 +171,17 @@ impl Decompressor {
         }
     }
 
-    /// Ends a message: inflates the trailer the sender removed, then drops the context
-    /// when takeover is off.
+    /// Ends a message: inflates the trailer the sender removed, then gives the state
+    /// back to the pool when takeover is off (or drops it after an error).
     pub fn finish_message(&mut self, out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
         let result = if self.state.is_some() { self.inflate(&TRAILER, out, limit) } else { Ok(()) };
-        if !self.context_takeover || result.is_err() {
+        if result.is_err() {
             self.state = None;
+        } else if !self.context_takeover {
+            if let Some(mut state) = self.state.take() {
+                state.reset(false);
+                SPARE_DECOMPRESSORS.with(|pool| put_spare(pool, self.window_bits, state));
+            }
         }
         result
     }
@@ -213,6 +265,23 @@ mod tests {
             assert!(out.len() < text.len() / 10);
             assert_eq!(inflate_all(&mut Decompressor::new(8, true), &out, 10_000).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn pooled_states_give_every_connection_a_fresh_context() {
+        let mut first = Compressor::new(None, 15, false);
+        let mut second = Compressor::new(None, 15, false);
+        let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+        first.compress(b"Hello Hello Hello", &mut a).unwrap();
+        second.compress(b"Hello Hello Hello", &mut b).unwrap();
+        first.compress(b"Hello Hello Hello", &mut c).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        let mut d = Decompressor::new(15, false);
+        let mut e = Decompressor::new(15, false);
+        assert_eq!(inflate_all(&mut d, &a, 100).unwrap(), b"Hello Hello Hello");
+        assert_eq!(inflate_all(&mut e, &b, 100).unwrap(), b"Hello Hello Hello");
+        assert_eq!(inflate_all(&mut d, &c, 100).unwrap(), b"Hello Hello Hello");
     }
 
     #[test]
