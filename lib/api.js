@@ -1,6 +1,6 @@
 'use strict'
 
-// Socket behaviour shared by the server-side WebSocket and (later) the client: the
+// Socket behaviour shared by the server-side WebSocket and WebSocket.Client: the
 // WebSocket API, the stream API, timers, and the wiring between a Node socket and the
 // native connection.
 //
@@ -112,6 +112,8 @@ class API extends Stream {
   }
 
   close (code, reason) {
+    // A server socket that was not writable at construction was never set up.
+    if (!this._native) return
     if (code === undefined) code = 1000
     if (reason === undefined) reason = ''
 

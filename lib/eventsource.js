@@ -19,6 +19,8 @@ const EVENTSOURCE_OPTIONS = ['headers', 'retry', 'ping']
 // Seconds, as faye's defaults.
 const DEFAULT_PING = 10
 const DEFAULT_RETRY = 5
+// The largest delay a browser's timer takes (2^31 - 1 ms).
+const MAX_RETRY_MS = 0x7fffffff
 
 class EventSource extends Stream {
   constructor (request, response, options) {
@@ -35,8 +37,13 @@ class EventSource extends Stream {
     this.lastEventId = request.headers['last-event-id'] || ''
     this.readyState = CONNECTING
 
+    // faye would write `retry: NaN` or a negative delay for a bad value; a client told
+    // to retry at once would hammer the server, so the default applies instead.
+    let retryMs = Math.floor(Number(this._retry) * 1000)
+    if (!(retryMs >= 0 && retryMs <= MAX_RETRY_MS)) retryMs = DEFAULT_RETRY * 1000
+
     // Throws for a header that would inject lines, before anything is written.
-    const head = native.eventSourceHead(flattenHeaders(options.headers), Math.floor(this._retry * 1000))
+    const head = native.eventSourceHead(flattenHeaders(options.headers), retryMs)
 
     if (!this._stream || !this._stream.writable) return
     process.nextTick(() => this._open())

@@ -69,7 +69,8 @@ impl Connection {
         limits: Limits,
         deflate: Option<DeflateConfig>,
     ) -> Result<Self, UsageError> {
-        let has = |name: &str| request.headers.get(name).is_some();
+        // websocket-driver tests the values for truth: an empty header counts as absent.
+        let has = |name: &str| request.headers.get(name).is_some_and(|v| !v.is_empty());
         let draft = if has("sec-websocket-version") || has("sec-websocket-key") {
             None
         } else if has("sec-websocket-key1") || has("sec-websocket-key2") {

@@ -114,7 +114,7 @@ impl Hixie {
             Draft::Hixie76 => ("HTTP/1.1 101 WebSocket Protocol Handshake", "Sec-"),
         };
         if self.draft == Draft::Hixie76 {
-            let key = |name: &str| request.headers.get(name);
+            let key = |name: &str| request.headers.get(name).filter(|v| !v.is_empty());
             let values = match (key("sec-websocket-key1"), key("sec-websocket-key2")) {
                 (None, _) => Err("Missing required header: Sec-WebSocket-Key1"),
                 (_, None) => Err("Missing required header: Sec-WebSocket-Key2"),
