@@ -39,8 +39,13 @@ function isDeflate (extension) {
     typeof extension.configure === 'function'
 }
 
-function integer (value) {
-  return value === undefined ? undefined : Number(value)
+// A numeric option as the native codec takes it. Values must be integers: nothing is
+// coerced (a level of 'abc' must not quietly mean 0). Exact ranges are checked natively.
+function integer (options, name) {
+  const value = options[name]
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || value < -1 || value > 15) throw new Error('Invalid value for ' + name)
+  return value
 }
 
 // The native codec's options for the first permessage-deflate extension in
@@ -51,13 +56,13 @@ function nativeDeflateOptions (extensions) {
   if (!extension) return undefined
   const options = extension._options || {}
   return {
-    level: integer(options.level),
-    memLevel: integer(options.memLevel),
-    strategy: integer(options.strategy),
+    level: integer(options, 'level'),
+    memLevel: integer(options, 'memLevel'),
+    strategy: integer(options, 'strategy'),
     noContextTakeover: options.noContextTakeover === undefined ? undefined : Boolean(options.noContextTakeover),
-    maxWindowBits: integer(options.maxWindowBits),
+    maxWindowBits: integer(options, 'maxWindowBits'),
     requestNoContextTakeover: options.requestNoContextTakeover === undefined ? undefined : Boolean(options.requestNoContextTakeover),
-    requestMaxWindowBits: integer(options.requestMaxWindowBits)
+    requestMaxWindowBits: integer(options, 'requestMaxWindowBits')
   }
 }
 
