@@ -2,7 +2,7 @@
 
 /// <reference types="node" />
 
-import { IncomingMessage } from 'http'
+import { IncomingMessage, ServerResponse } from 'http'
 import { Duplex, Stream } from 'stream'
 import { ConnectionOptions as TlsConnectionOptions } from 'tls'
 import { NetConnectOpts } from 'net'
@@ -83,7 +83,7 @@ declare namespace WebSocket {
     readonly bufferedAmount: number
     /** The negotiated subprotocol, or ''. */
     readonly protocol: string
-    /** 'hybi-13'. */
+    /** 'hybi-13', or 'hixie-75' / 'hixie-76' for the drafts. */
     readonly version: string
     readonly url: string
     readable: boolean
@@ -122,7 +122,13 @@ declare namespace WebSocket {
     on(event: 'end' | 'drain', listener: () => void): this
     on(event: string | symbol, listener: (...args: any[]) => void): this
 
-    pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T
+    pipe<T extends Writable>(destination: T, options?: { end?: boolean }): T
+  }
+
+  /** What `pipe()` accepts: any Node writable stream, or another socket. */
+  interface Writable {
+    write(data: any): boolean
+    end(data?: any): unknown
   }
 
   interface Client extends Socket {
@@ -134,6 +140,62 @@ declare namespace WebSocket {
 
   interface ClientConstructor {
     new (url: string, protocols?: string[] | string | null, options?: ClientOptions): Client
+  }
+
+  /** permessage-deflate, run natively; `configure` as in the permessage-deflate package. */
+  interface Deflate extends Extension {
+    configure(options: DeflateOptions): Deflate
+  }
+
+  interface DeflateOptions {
+    level?: number
+    memLevel?: number
+    strategy?: number
+    noContextTakeover?: boolean
+    maxWindowBits?: number
+    requestNoContextTakeover?: boolean
+    requestMaxWindowBits?: number
+    zlib?: unknown
+  }
+
+  interface EventSourceOptions {
+    /** Extra headers for the response. */
+    headers?: { [name: string]: string | number }
+    /** Seconds the client waits before reconnecting (default 5). */
+    retry?: number
+    /** Seconds between pings (default 10). */
+    ping?: number
+  }
+
+  interface EventSourceSendOptions {
+    event?: string
+    id?: string
+  }
+
+  interface EventSource extends Stream {
+    readonly url: string
+    readonly lastEventId: string
+    /** 0 connecting, 1 open, 3 closed. */
+    readonly readyState: number
+    writable: boolean
+    onopen: ((event: OpenEvent) => void) | null
+    onclose: ((event: Event) => void) | null
+    /** Throws if `event` or `id` contains CR or LF. */
+    send(message: any, options?: EventSourceSendOptions): boolean
+    ping(): boolean
+    close(): boolean
+    write(message: any): boolean
+    end(message?: any): void
+    addEventListener(type: 'open' | 'close', listener: (event: Event) => void): void
+    removeEventListener(type: string, listener: (event: any) => void): void
+    on(event: 'open' | 'close', listener: (event: Event) => void): this
+    on(event: string | symbol, listener: (...args: any[]) => void): this
+  }
+
+  interface EventSourceConstructor {
+    new (request: IncomingMessage, response: ServerResponse, options?: EventSourceOptions): EventSource
+    /** True for a GET whose Accept header lists text/event-stream. */
+    isEventSource(request: IncomingMessage): boolean
   }
 }
 
@@ -152,6 +214,8 @@ declare const WebSocket: {
   validateOptions(options: object, validKeys: string[]): object
   WebSocket: typeof WebSocket
   Client: WebSocket.ClientConstructor
+  EventSource: WebSocket.EventSourceConstructor
+  deflate: WebSocket.Deflate
 }
 
 export = WebSocket
