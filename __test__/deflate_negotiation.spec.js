@@ -356,6 +356,18 @@ describe('configure() and option validation', () => {
     expect(accepted).toEqual([])
   })
 
+  it('malformed extension lists throw websocket-extensions\' TypeErrors, as faye does', () => {
+    const cases = [
+      [[{}], 'extension.name must be a string'],
+      [[{ name: 'x', type: 'other', rsv1: false, rsv2: false, rsv3: false }], 'extension.type must be "permessage"'],
+      [[{ name: 'x', type: 'permessage', rsv1: true, rsv2: false }], 'extension.rsv3 must be true or false'],
+      [[Native.deflate, pmd.configure({ level: 1 })], 'An extension with name "permessage-deflate" is already registered']
+    ]
+    for (const [extensions, message] of cases) {
+      expect(() => new Native.Client('ws://127.0.0.1:1/', [], { extensions })).toThrow(new TypeError(message))
+    }
+  })
+
   it('level -1 (zlib\'s Z_DEFAULT_COMPRESSION, permessage-deflate\'s default) is accepted', async () => {
     const offer = await offerOf(Native.Client, Native.deflate.configure({ level: -1 }))
     expect(offer).toBe('permessage-deflate; client_max_window_bits')

@@ -48,11 +48,28 @@ function integer (options, name) {
   return value
 }
 
-// The native codec's options for the first permessage-deflate extension in
-// `extensions`, or undefined when there is none.
+// The checks websocket-extensions makes when an extension is added, with its
+// messages, so a malformed `extensions` option fails as it does with faye.
+function checkExtensions (extensions) {
+  const names = new Set()
+  for (const ext of extensions) {
+    if (!ext || typeof ext.name !== 'string') throw new TypeError('extension.name must be a string')
+    if (ext.type !== 'permessage') throw new TypeError('extension.type must be "permessage"')
+    for (const bit of ['rsv1', 'rsv2', 'rsv3']) {
+      if (typeof ext[bit] !== 'boolean') throw new TypeError('extension.' + bit + ' must be true or false')
+    }
+    if (names.has(ext.name)) throw new TypeError('An extension with name "' + ext.name + '" is already registered')
+    names.add(ext.name)
+  }
+}
+
+// The native codec's options for the permessage-deflate extension in `extensions`,
+// or undefined when there is none.
 function nativeDeflateOptions (extensions) {
   if (!extensions) return undefined
-  const extension = [].concat(extensions).find(isDeflate)
+  extensions = [].concat(extensions)
+  checkExtensions(extensions)
+  const extension = extensions.find(isDeflate)
   if (!extension) return undefined
   const options = extension._options || {}
   return {
