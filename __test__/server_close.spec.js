@@ -4,20 +4,11 @@
 // the wire and in the server socket's events. The empty close frame (1005
 // versus faye's 1000) is in server_stricter.spec.js.
 
-const { startServer } = require('./helpers/server')
-const { connectRaw } = require('./helpers/raw_peer')
+const { openRaw } = require('./helpers/server')
 const F = require('./helpers/frames')
 const { closeAll } = require('./helpers/cleanup')
 
 afterEach(closeAll)
-
-async function openRaw (serverOptions = {}) {
-  const server = await startServer(serverOptions)
-  const peer = await connectRaw(server.port)
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  return { server, peer, connection }
-}
 
 describe('peer-initiated close', () => {
   it("echoes close 1000 'bye' byte for byte, reports it and drops the TCP connection", async () => {

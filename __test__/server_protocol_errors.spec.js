@@ -5,21 +5,12 @@
 // (unmasked frames, empty close, fail-fast UTF-8) are in server_stricter.spec.js.
 
 const { WebSocket, isFaye } = require('./helpers/impl')
-const { startServer } = require('./helpers/server')
-const { connectRaw } = require('./helpers/raw_peer')
+const { openRaw } = require('./helpers/server')
 const F = require('./helpers/frames')
 const S = require('./helpers/scenarios')
 const { closeAll } = require('./helpers/cleanup')
 
 afterEach(closeAll)
-
-async function openRaw (serverOptions = {}) {
-  const server = await startServer(serverOptions)
-  const peer = await connectRaw(server.port)
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  return { server, peer, connection }
-}
 
 describe('protocol errors: close frame with the error, then error and close events', () => {
   it.each(S.protocolErrors.map((s) => [s.name, s]))('%s', async (_name, scenario) => {

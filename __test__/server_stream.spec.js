@@ -3,9 +3,8 @@
 // The server socket as a Node stream (faye's WebSocket is a duplex Stream).
 
 const { Readable, Writable } = require('stream')
-const { startServer } = require('./helpers/server')
+const { startServer, openRaw } = require('./helpers/server')
 const { connectClient } = require('./helpers/client')
-const { connectRaw } = require('./helpers/raw_peer')
 const F = require('./helpers/frames')
 const { withGuard, deferred, quietPeriod } = require('./helpers/wait')
 const { closeAll } = require('./helpers/cleanup')
@@ -18,14 +17,6 @@ async function openPair (serverOptions = {}) {
   const connection = await server.nextConnection()
   await Promise.all([client.opened, connection.waitOpen()])
   return { server, client, connection, ws: connection.ws }
-}
-
-async function openRaw (serverOptions = {}) {
-  const server = await startServer(serverOptions)
-  const peer = await connectRaw(server.port)
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  return { server, peer, connection, ws: connection.ws }
 }
 
 it('is readable and writable from construction until close', async () => {

@@ -7,7 +7,7 @@
 
 const crypto = require('crypto')
 const { isFaye } = require('./helpers/impl')
-const { startServer } = require('./helpers/server')
+const { startServer, openRaw } = require('./helpers/server')
 const { connectRaw } = require('./helpers/raw_peer')
 const F = require('./helpers/frames')
 const { closeAll } = require('./helpers/cleanup')
@@ -16,14 +16,6 @@ afterEach(closeAll)
 
 const BAD_UTF8 = 'Could not decode a text frame as UTF-8'
 const INVALID_KEY = 'Invalid Sec-WebSocket-Key header: it must be 16 bytes, base64-encoded'
-
-async function openRaw (serverOptions = {}) {
-  const server = await startServer(serverOptions)
-  const peer = await connectRaw(server.port)
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  return { server, peer, connection }
-}
 
 describe('(a) unmasked client frame', () => {
   it(`closes with ${isFaye ? '1003 (faye)' : '1002 (RFC 6455 5.1)'} and the masking message`, async () => {

@@ -17,8 +17,9 @@ const { acceptFor } = require('./raw_peer')
 const { FrameParser, OPCODES } = require('./frames')
 const F = require('./frames')
 const { Queue } = require('./queue')
-const { waitFor, withGuard } = require('./wait')
+const { withGuard } = require('./wait')
 const { track } = require('./cleanup')
+const { trackSocket, trackSockets, listen, closer } = require('./net_server')
 
 const KiB = 1024
 const MiB = 1024 * 1024
@@ -216,12 +217,8 @@ function openClient (Client, url, protocols, options, who = 'the client') {
  * { data, isBinary }), offer (the Sec-WebSocket-Extensions it received) }.
  */
 async function startWsDeflateServer (perMessageDeflate = true, { echo = true } = {}) {
-  const sockets = new Set()
   const server = http.createServer((req, res) => { res.writeHead(404); res.end() })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
+  const sockets = trackSockets(server)
   const wss = new WebSocketServer({ server, perMessageDeflate })
   const connections = new Queue('a connection on the ws deflate server')
   const all = []
@@ -237,23 +234,11 @@ async function startWsDeflateServer (perMessageDeflate = true, { echo = true } =
     all.push(connection)
     connections.push(connection)
   })
-  server.listen(0, '127.0.0.1')
-  await waitFor(server, 'listening')
-  const { port } = server.address()
-
-  let closing = null
-  const close = () => {
-    if (!closing) {
-      closing = (async () => {
-        for (const { ws } of all) ws.terminate()
-        for (const socket of sockets) socket.destroy()
-        await new Promise((resolve) => wss.close(() => resolve()))
-        await new Promise((resolve) => server.close(() => resolve()))
-      })()
-    }
-    return closing
-  }
-  track(close, 10)
+  const port = await listen(server)
+  const close = closer([wss, server], sockets, {
+    before: () => { for (const { ws } of all) ws.terminate() },
+    order: 10
+  })
   return { port, url: `ws://127.0.0.1:${port}`, wss, server, nextConnection: (ms) => connections.next(ms), close }
 }
 
@@ -272,8 +257,7 @@ async function startRawDeflateServer ({ extensions = null } = {}) {
   const sockets = new Set()
   const connections = new Queue('a connection on the raw server')
   const server = net.createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
+    trackSocket(sockets, socket)
     socket.on('error', () => {})
     const parser = new FrameParser()
     const frameQueue = new Queue('a frame from the client')
@@ -316,20 +300,8 @@ async function startRawDeflateServer ({ extensions = null } = {}) {
       }
     }
   })
-  server.listen(0, '127.0.0.1')
-  await waitFor(server, 'listening')
-  const { port } = server.address()
-  let closing = null
-  const close = () => {
-    if (!closing) {
-      closing = (async () => {
-        for (const socket of sockets) socket.destroy()
-        await new Promise((resolve) => server.close(() => resolve()))
-      })()
-    }
-    return closing
-  }
-  track(close, 10)
+  const port = await listen(server)
+  const close = closer(server, sockets, { order: 10 })
   return { port, url: `ws://127.0.0.1:${port}/`, server, nextConnection: (ms) => connections.next(ms), close }
 }
 

@@ -4,10 +4,9 @@
 // upgrade requests, a raw TCP peer that reads the 101 head and the draft frames
 // (00 <utf-8> FF text, FF 00 closing), and faye-websocket with drafts enabled.
 
-const net = require('net')
 const { EventEmitter } = require('events')
-const { deferred, waitFor, withGuard } = require('./wait')
-const { track } = require('./cleanup')
+const { deferred, withGuard, untilBytes } = require('./wait')
+const { connectPeer } = require('./net_server')
 
 // draft-hixie-thewebsocketprotocol-76, section 1.3 (and 5.2): the keys, the
 // 8-byte body, and the 16-byte digest the server must answer.
@@ -45,11 +44,8 @@ function draftRequest (draft, { path = '/demo', host = 'example.com', origin = '
  * `peer.after` every byte after it.
  */
 async function connectDraft (port, request, { body } = {}) {
-  const socket = net.connect(port, '127.0.0.1')
-  const peer = new DraftPeer(socket)
-  track(() => peer.destroy(), 0)
-  await withGuard(waitFor(socket, 'connect'), 'the draft peer to connect')
-  socket.write(body ? Buffer.concat([request, body]) : request)
+  const peer = await connectPeer(port, (socket) => new DraftPeer(socket), 'the draft peer to connect')
+  peer.socket.write(body ? Buffer.concat([request, body]) : request)
   await withGuard(peer._headReady, 'the response head')
   return peer
 }
@@ -95,37 +91,15 @@ class DraftPeer extends EventEmitter {
 
   // Resolves once at least `count` bytes followed the head.
   waitAfter (count, label = `${count} bytes after the head`) {
-    return withGuard(new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.after.length >= count) {
-          this.removeListener('bytes', check)
-          resolve(this.after)
-        } else if (this.socket.destroyed) {
-          this.removeListener('bytes', check)
-          reject(new Error(`connection closed while waiting for ${label}`))
-        }
-      }
-      this.on('bytes', check)
-      check()
-    }), label)
+    return untilBytes(this, () => (this.after.length >= count ? this.after : undefined), label)
   }
 
   // Resolves with the first `count` draft frames after `skip` bytes (the digest).
   async readFrames (count, skip = 0) {
-    return withGuard(new Promise((resolve, reject) => {
-      const check = () => {
-        const frames = parseDraftFrames(this.after.subarray(skip))
-        if (frames.length >= count) {
-          this.removeListener('bytes', check)
-          resolve(frames.slice(0, count))
-        } else if (this.socket.destroyed) {
-          this.removeListener('bytes', check)
-          reject(new Error(`connection closed while waiting for ${count} draft frames`))
-        }
-      }
-      this.on('bytes', check)
-      check()
-    }), `${count} draft frames`)
+    return untilBytes(this, () => {
+      const frames = parseDraftFrames(this.after.subarray(skip))
+      return frames.length >= count ? frames.slice(0, count) : undefined
+    }, `${count} draft frames`)
   }
 
   write (bytes) {

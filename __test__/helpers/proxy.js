@@ -4,8 +4,7 @@ const http = require('http')
 const https = require('https')
 const net = require('net')
 const { Queue } = require('./queue')
-const { waitFor } = require('./wait')
-const { track } = require('./cleanup')
+const { trackSocket, listen, closer } = require('./net_server')
 const { credentials } = require('./tls')
 
 /**
@@ -37,11 +36,7 @@ async function startProxy ({ secure = false, auth, refuse, hold = false, route }
   const server = secure ? https.createServer(credentials('signed')) : http.createServer()
   server.on('tlsClientError', () => {})
 
-  const trackSocket = (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  }
-  server.on('connection', trackSocket)
+  server.on('connection', (socket) => trackSocket(sockets, socket))
 
   const note = (req, socket) => {
     const entry = {
@@ -80,7 +75,7 @@ async function startProxy ({ secure = false, auth, refuse, hold = false, route }
     const requested = { host: req.url.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(req.url.slice(colon + 1)) }
     const target = route ? route(requested.host, requested.port) : requested
     const upstream = net.connect(target.port, target.host)
-    trackSocket(upstream)
+    trackSocket(sockets, upstream)
     let connected = false
     upstream.on('error', () => {
       if (!connected) answer(502, 'Bad Gateway')
@@ -96,21 +91,8 @@ async function startProxy ({ secure = false, auth, refuse, hold = false, route }
     upstream.on('close', () => { if (connected) socket.destroy() })
   })
 
-  server.listen(0, '127.0.0.1')
-  await waitFor(server, 'listening')
-  const { port } = server.address()
-
-  let closing = null
-  const close = () => {
-    if (!closing) {
-      closing = (async () => {
-        for (const socket of sockets) socket.destroy()
-        await new Promise((resolve) => server.close(() => resolve()))
-      })()
-    }
-    return closing
-  }
-  track(close, 5) // after clients, before the servers behind it
+  const port = await listen(server)
+  const close = closer(server, sockets, { order: 5 }) // after clients, before the servers behind it
 
   return {
     port,

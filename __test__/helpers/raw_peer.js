@@ -1,11 +1,9 @@
 'use strict'
 
-const net = require('net')
 const crypto = require('crypto')
-const { EventEmitter } = require('events')
-const { FrameParser, OPCODES } = require('./frames')
-const { waitFor, withGuard, deferred } = require('./wait')
-const { track } = require('./cleanup')
+const { deferred } = require('./wait')
+const { RawSocket } = require('./raw_socket')
+const { connectPeer } = require('./net_server')
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
@@ -13,10 +11,9 @@ function acceptFor (key) {
   return crypto.createHash('sha1').update(key + GUID).digest('base64')
 }
 
-function parseHead (text) {
-  const lines = text.split('\r\n')
-  const statusLine = lines.shift()
-  const match = /^HTTP\/1\.1 (\d{3}) ?(.*)$/.exec(statusLine)
+// The header lines of a head: headers (names lower-cased, repeats joined
+// with ', ', as Node does for most) and the raw [name, value] pairs in order.
+function parseHeaderLines (lines) {
   const headers = {}
   const rawHeaders = []
   for (const line of lines) {
@@ -28,6 +25,14 @@ function parseHead (text) {
     const key = name.toLowerCase()
     headers[key] = key in headers ? `${headers[key]}, ${value}` : value
   }
+  return { headers, rawHeaders }
+}
+
+function parseHead (text) {
+  const lines = text.split('\r\n')
+  const statusLine = lines.shift()
+  const match = /^HTTP\/1\.1 (\d{3}) ?(.*)$/.exec(statusLine)
+  const { headers, rawHeaders } = parseHeaderLines(lines)
   return {
     statusLine,
     statusCode: match ? Number(match[1]) : null,
@@ -61,11 +66,7 @@ async function connectRaw (port, {
   omit = [],
   request
 } = {}) {
-  const socket = net.connect(port, '127.0.0.1')
-  const peer = new RawPeer(socket, key)
-  track(() => peer.destroy(), 0)
-
-  await withGuard(waitFor(socket, 'connect'), 'the raw peer to connect')
+  const peer = await connectPeer(port, (socket) => new RawPeer(socket, key), 'the raw peer to connect')
 
   if (request === undefined) {
     const defaults = [
@@ -87,23 +88,19 @@ async function connectRaw (port, {
     request = lines.join('\r\n') + '\r\n\r\n'
   }
   // a string request is written byte for byte (latin1) so frames can ride along
-  socket.write(typeof request === 'string' ? Buffer.from(request, 'latin1') : request)
+  peer.socket.write(typeof request === 'string' ? Buffer.from(request, 'latin1') : request)
 
   await peer._responseReady
   return peer
 }
 
-class RawPeer extends EventEmitter {
+class RawPeer extends RawSocket {
   constructor (socket, key) {
-    super()
-    this.socket = socket
+    super(socket, 'server')
     this.key = key
     this.expectedAccept = acceptFor(key)
     this.response = null
-    this.frames = [] // every frame received, in order
     this.bytesAfterHead = 0
-    this._cursor = 0 // frames[0.._cursor) were handed out by readFrame()
-    this._parser = new FrameParser()
     this._head = Buffer.alloc(0)
     this._ready = deferred()
     this._responseReady = this._ready.promise
@@ -164,14 +161,7 @@ class RawPeer extends EventEmitter {
 
   _onFrameBytes (chunk) {
     this.bytesAfterHead += chunk.length
-    for (const frame of this._parser.push(chunk)) {
-      this.frames.push(frame)
-      this.emit('frame', frame)
-    }
-  }
-
-  write (bytes) {
-    return this.socket.write(bytes)
+    super._onFrameBytes(chunk)
   }
 
   // Writes each chunk in its own TCP write, resolving once all are flushed.
@@ -180,43 +170,6 @@ class RawPeer extends EventEmitter {
       await new Promise((resolve, reject) => this.socket.write(chunk, (e) => (e ? reject(e) : resolve())))
     }
   }
-
-  /**
-   * Resolves with the next frame (after those already returned) that
-   * satisfies `filter`; frames skipped over are consumed.
-   */
-  async readFrame (filter = () => true, label = 'a frame from the server') {
-    for (;;) {
-      while (this._cursor < this.frames.length) {
-        const frame = this.frames[this._cursor++]
-        if (filter(frame)) return frame
-      }
-      await withGuard(new Promise((resolve, reject) => {
-        const onFrame = () => { cleanup(); resolve() }
-        const onClose = () => { cleanup(); reject(new Error(`connection closed while waiting for ${label}`)) }
-        const cleanup = () => {
-          this.removeListener('frame', onFrame)
-          this.removeListener('tcp-close', onClose)
-        }
-        this.on('frame', onFrame)
-        this.once('tcp-close', onClose)
-        if (this.socket.destroyed) onClose()
-      }), label)
-    }
-  }
-
-  readClose () {
-    return this.readFrame((f) => f.opcode === OPCODES.close, 'a close frame from the server')
-  }
-
-  // Waits for the server to drop the TCP connection.
-  waitClosed () {
-    return withGuard(this.closed, 'the server to close the TCP connection')
-  }
-
-  destroy () {
-    this.socket.destroy()
-  }
 }
 
-module.exports = { connectRaw, acceptFor, parseHead }
+module.exports = { connectRaw, acceptFor, parseHead, parseHeaderLines }

@@ -1,12 +1,11 @@
 'use strict'
 
 const net = require('net')
-const { EventEmitter } = require('events')
-const { FrameParser, OPCODES } = require('./frames')
-const { acceptFor } = require('./raw_peer')
+const { acceptFor, parseHeaderLines } = require('./raw_peer')
+const { RawSocket } = require('./raw_socket')
 const { Queue } = require('./queue')
-const { deferred, waitFor, withGuard } = require('./wait')
-const { track } = require('./cleanup')
+const { deferred } = require('./wait')
+const { trackSocket, listen, closer } = require('./net_server')
 
 /**
  * A WebSocket server made of a bare net.Server: the counterpart of
@@ -26,8 +25,7 @@ async function startRawServer ({ respond } = {}) {
   const all = []
 
   const server = net.createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
+    trackSocket(sockets, socket)
     const connection = new RawServerConnection(socket)
     all.push(connection)
     connection.request.then(() => {
@@ -36,21 +34,8 @@ async function startRawServer ({ respond } = {}) {
     }, () => {})
   })
 
-  server.listen(0, '127.0.0.1')
-  await waitFor(server, 'listening')
-  const { port } = server.address()
-
-  let closing = null
-  const close = () => {
-    if (!closing) {
-      closing = (async () => {
-        for (const socket of sockets) socket.destroy()
-        await new Promise((resolve) => server.close(() => resolve()))
-      })()
-    }
-    return closing
-  }
-  track(close, 10) // after clients
+  const port = await listen(server)
+  const close = closer(server, sockets, { order: 10 }) // after clients
 
   return {
     port,
@@ -62,34 +47,19 @@ async function startRawServer ({ respond } = {}) {
   }
 }
 
-// Parses a request head: the request line, then headers (names lower-cased,
-// repeats joined with ', ', as Node does for most), and the raw pairs in order.
+// Parses a request head: the request line, then the headers (see parseHeaderLines).
 function parseRequestHead (text) {
   const lines = text.split('\r\n')
   const requestLine = lines.shift()
   const [method, path, httpVersion] = requestLine.split(' ')
-  const headers = {}
-  const rawHeaders = []
-  for (const line of lines) {
-    if (!line) continue
-    const colon = line.indexOf(':')
-    const name = line.slice(0, colon).trim()
-    const value = line.slice(colon + 1).trim()
-    rawHeaders.push([name, value])
-    const key = name.toLowerCase()
-    headers[key] = key in headers ? `${headers[key]}, ${value}` : value
-  }
+  const { headers, rawHeaders } = parseHeaderLines(lines)
   return { requestLine, method, path, httpVersion, headers, rawHeaders, raw: text }
 }
 
-class RawServerConnection extends EventEmitter {
+class RawServerConnection extends RawSocket {
   constructor (socket) {
-    super()
-    this.socket = socket
-    this.frames = [] // every frame the client sent after the head, in order
+    super(socket, 'client') // frames: every frame the client sent after the head
     this.upgraded = false // a 101 was written: incoming bytes are frames
-    this._cursor = 0
-    this._parser = new FrameParser()
     this._head = Buffer.alloc(0)
     this._pending = [] // bytes after the request head, before a 101 was written
     this.gotEnd = false
@@ -127,13 +97,6 @@ class RawServerConnection extends EventEmitter {
     this._head = null
     if (rest.length) this._pending.push(Buffer.from(rest))
     this._request.resolve(this.head)
-  }
-
-  _onFrameBytes (chunk) {
-    for (const frame of this._parser.push(chunk)) {
-      this.frames.push(frame)
-      this.emit('frame', frame)
-    }
   }
 
   /** Sec-WebSocket-Accept for the request's key. */
@@ -185,46 +148,8 @@ class RawServerConnection extends EventEmitter {
     }
   }
 
-  write (bytes) {
-    return this.socket.write(bytes)
-  }
-
-  /** Resolves with the next frame (after those already returned) matching `filter`. */
-  async readFrame (filter = () => true, label = 'a frame from the client') {
-    for (;;) {
-      while (this._cursor < this.frames.length) {
-        const frame = this.frames[this._cursor++]
-        if (filter(frame)) return frame
-      }
-      await withGuard(new Promise((resolve, reject) => {
-        const onFrame = () => { cleanup(); resolve() }
-        const onClose = () => { cleanup(); reject(new Error(`connection closed while waiting for ${label}`)) }
-        const cleanup = () => {
-          this.removeListener('frame', onFrame)
-          this.removeListener('tcp-close', onClose)
-        }
-        this.on('frame', onFrame)
-        this.once('tcp-close', onClose)
-        if (this.socket.destroyed) onClose()
-      }), label)
-    }
-  }
-
-  readClose () {
-    return this.readFrame((f) => f.opcode === OPCODES.close, 'a close frame from the client')
-  }
-
-  /** Waits for the client to drop the TCP connection. */
-  waitClosed () {
-    return withGuard(this.closed, 'the client to close the TCP connection')
-  }
-
   end () {
     this.socket.end()
-  }
-
-  destroy () {
-    this.socket.destroy()
   }
 }
 

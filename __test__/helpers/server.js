@@ -3,8 +3,9 @@
 const http = require('http')
 const impl = require('./impl')
 const { Queue } = require('./queue')
-const { deferred, waitFor, withGuard } = require('./wait')
-const { track } = require('./cleanup')
+const { deferred, withGuard } = require('./wait')
+const { trackSockets, listen, closer } = require('./net_server')
+const { connectRaw } = require('./raw_peer')
 
 /**
  * Attaches listeners that record every event a socket (server-side or
@@ -87,7 +88,6 @@ async function startServer ({
   force = false,
   onRequest
 } = {}) {
-  const sockets = new Set()
   const connections = new Queue('a WebSocket connection on the server')
   const all = []
 
@@ -96,10 +96,7 @@ async function startServer ({
     res.end('not found')
   }))
 
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
+  const sockets = trackSockets(server)
 
   server.on('upgrade', (request, socket, body) => {
     if (!force && !WebSocket.isWebSocket(request)) {
@@ -120,21 +117,8 @@ async function startServer ({
     connections.push(connection)
   })
 
-  server.listen(0, '127.0.0.1')
-  await waitFor(server, 'listening')
-  const { port } = server.address()
-
-  let closing = null
-  const close = () => {
-    if (!closing) {
-      closing = (async () => {
-        for (const socket of sockets) socket.destroy()
-        await new Promise((resolve) => server.close(() => resolve()))
-      })()
-    }
-    return closing
-  }
-  track(close, 10) // after peers and clients
+  const port = await listen(server)
+  const close = closer(server, sockets, { order: 10 }) // after peers and clients
 
   return {
     host: '127.0.0.1',
@@ -147,4 +131,16 @@ async function startServer ({
   }
 }
 
-module.exports = { startServer, record }
+/**
+ * A server (startServer options) and a raw_peer.js client connected to it,
+ * once the server socket is open. Resolves with { server, peer, connection, ws }.
+ */
+async function openRaw (serverOptions = {}) {
+  const server = await startServer(serverOptions)
+  const peer = await connectRaw(server.port)
+  const connection = await server.nextConnection()
+  await connection.waitOpen()
+  return { server, peer, connection, ws: connection.ws }
+}
+
+module.exports = { startServer, record, openRaw }

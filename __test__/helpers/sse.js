@@ -5,11 +5,10 @@
 // exactly as written (head, retry line, events, pings).
 
 const http = require('http')
-const net = require('net')
 const { EventEmitter } = require('events')
 const { Queue } = require('./queue')
-const { deferred, waitFor, withGuard } = require('./wait')
-const { track } = require('./cleanup')
+const { deferred, withGuard, untilBytes } = require('./wait')
+const { trackSockets, listen, closer, connectPeer } = require('./net_server')
 
 /**
  * Starts an HTTP server on 127.0.0.1, port 0. Every request whose path starts
@@ -25,7 +24,6 @@ const { track } = require('./cleanup')
  * or rejects with the constructor's exception (the socket is then destroyed).
  */
 async function startEventSourceServer ({ EventSource, options, setup, onRequest } = {}) {
-  const sockets = new Set()
   const streams = new Queue('an EventSource request on the server')
   const all = []
 
@@ -62,28 +60,13 @@ async function startEventSourceServer ({ EventSource, options, setup, onRequest 
     streams.push(stream)
   })
 
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
+  const sockets = trackSockets(server)
+  const port = await listen(server)
+  const close = closer(server, sockets, {
+    // Stops ping timers before the sockets go (a destroyed socket fires no 'end').
+    before: () => { for (const { es } of all) es.close() },
+    order: 10
   })
-
-  server.listen(0, '127.0.0.1')
-  await waitFor(server, 'listening')
-  const { port } = server.address()
-
-  let closing = null
-  const close = () => {
-    if (!closing) {
-      closing = (async () => {
-        // Stops ping timers before the sockets go (a destroyed socket fires no 'end').
-        for (const { es } of all) es.close()
-        for (const socket of sockets) socket.destroy()
-        await new Promise((resolve) => server.close(() => resolve()))
-      })()
-    }
-    return closing
-  }
-  track(close, 10)
 
   return {
     port,
@@ -101,14 +84,11 @@ async function startEventSourceServer ({ EventSource, options, setup, onRequest 
  * and Host are sent unless overridden).
  */
 async function openStream (port, { path = '/events', headers = {} } = {}) {
-  const socket = net.connect(port, '127.0.0.1')
-  const reader = new StreamReader(socket)
-  track(() => reader.destroy(), 0)
-  await withGuard(waitFor(socket, 'connect'), 'the EventSource reader to connect')
+  const reader = await connectPeer(port, (socket) => new StreamReader(socket), 'the EventSource reader to connect')
   const all = Object.assign({ Host: `127.0.0.1:${port}`, Accept: 'text/event-stream' }, headers)
   const lines = [`GET ${path} HTTP/1.1`]
   for (const [name, value] of Object.entries(all)) lines.push(`${name}: ${value}`)
-  socket.write(lines.join('\r\n') + '\r\n\r\n')
+  reader.socket.write(lines.join('\r\n') + '\r\n\r\n')
   return reader
 }
 
@@ -138,19 +118,7 @@ class StreamReader extends EventEmitter {
 
   // Resolves once `predicate(text)` holds for everything received so far.
   until (predicate, label) {
-    return withGuard(new Promise((resolve, reject) => {
-      const check = () => {
-        if (predicate(this.text)) {
-          this.removeListener('bytes', check)
-          resolve(this.text)
-        } else if (this.socket.destroyed) {
-          this.removeListener('bytes', check)
-          reject(new Error(`connection closed while waiting for ${label}`))
-        }
-      }
-      this.on('bytes', check)
-      check()
-    }), label)
+    return untilBytes(this, () => (predicate(this.text) ? this.text : undefined), label)
   }
 
   // Resolves once `piece` has been received `times` times in total.

@@ -42,6 +42,26 @@ function quietPeriod (ms = 100) {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+// Resolves with probe()'s result once it is not undefined, probing now and
+// after every 'bytes' event of `reader`; rejects if reader.socket is
+// destroyed first. `label` names what is awaited.
+function untilBytes (reader, probe, label) {
+  return withGuard(new Promise((resolve, reject) => {
+    const check = () => {
+      const value = probe()
+      if (value !== undefined) {
+        reader.removeListener('bytes', check)
+        resolve(value)
+      } else if (reader.socket.destroyed) {
+        reader.removeListener('bytes', check)
+        reject(new Error(`connection closed while waiting for ${label}`))
+      }
+    }
+    reader.on('bytes', check)
+    check()
+  }), label)
+}
+
 // A promise plus its resolvers.
 function deferred () {
   let resolve, reject
@@ -49,4 +69,4 @@ function deferred () {
   return { promise, resolve, reject }
 }
 
-module.exports = { waitFor, withGuard, quietPeriod, deferred, GUARD_MS }
+module.exports = { waitFor, withGuard, quietPeriod, untilBytes, deferred, GUARD_MS }

@@ -4,8 +4,8 @@ const http = require('http')
 const https = require('https')
 const { WebSocketServer } = require('ws')
 const { Queue } = require('./queue')
-const { deferred, waitFor, withGuard } = require('./wait')
-const { track } = require('./cleanup')
+const { deferred, withGuard } = require('./wait')
+const { trackSockets, listen, closer } = require('./net_server')
 const { credentials } = require('./tls')
 
 /**
@@ -25,7 +25,6 @@ const { credentials } = require('./tls')
  * { data, isBinary, text }), pings (Queue of strings), closed, waitClosed() }.
  */
 async function startWsServer ({ secure = false, certificate = 'signed', setup, refuse, wsOptions = {} } = {}) {
-  const sockets = new Set()
   const servernames = []
   const connections = new Queue('a connection on the ws server')
   const all = []
@@ -35,10 +34,7 @@ async function startWsServer ({ secure = false, certificate = 'signed', setup, r
     res.writeHead(404, { 'Content-Type': 'text/plain' })
     res.end('not found')
   })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
+  const sockets = trackSockets(server)
   server.on('secureConnection', (socket) => servernames.push(socket.servername))
   // A client that fails certificate verification leaves a TLS error here.
   server.on('tlsClientError', () => {})
@@ -70,23 +66,11 @@ async function startWsServer ({ secure = false, certificate = 'signed', setup, r
     connections.push(connection)
   })
 
-  server.listen(0, '127.0.0.1')
-  await waitFor(server, 'listening')
-  const { port } = server.address()
-
-  let closing = null
-  const close = () => {
-    if (!closing) {
-      closing = (async () => {
-        for (const { ws } of all) ws.terminate()
-        for (const socket of sockets) socket.destroy()
-        await new Promise((resolve) => wss.close(() => resolve()))
-        await new Promise((resolve) => server.close(() => resolve()))
-      })()
-    }
-    return closing
-  }
-  track(close, 10) // after peers and clients
+  const port = await listen(server)
+  const close = closer([wss, server], sockets, {
+    before: () => { for (const { ws } of all) ws.terminate() },
+    order: 10 // after peers and clients
+  })
 
   return {
     port,
