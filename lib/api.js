@@ -155,6 +155,7 @@ class API extends Stream {
       switch (event.kind) {
         case 'open': this._open(); break
         case 'message': this._receiveMessage(event.data); break
+        case 'ping': if (event.output) this._write(event.output); break
         case 'pong': this._receivePong(event.data); break
         case 'error': this._emitError(event.reason); break
         // The hixie drafts have no status: faye reports null code and reason.

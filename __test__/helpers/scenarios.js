@@ -178,6 +178,17 @@ const conversations = [
     }
   },
   {
+    name: 'a pong keeps its place among the replies to messages in the same read',
+    setup: (ws) => ws.on('message', (event) => ws.send(event.data)),
+    frames: [F.text('one'), F.ping('p'), F.text('two'), F.close(1000, 'bye')],
+    expected: {
+      status: 'HTTP/1.1 101 Switching Protocols',
+      body: null,
+      server: ['open', 'message:one', 'message:two', 'end', 'close:1000:bye'],
+      wire: ['text:one', 'pong:p', 'text:two', 'close:1000:bye']
+    }
+  },
+  {
     name: 'a ping between fragments is answered and the message still assembles',
     frames: [F.text('frag', { fin: false }), F.ping('mid'), F.continuation('mented'), F.close(1000, 'bye')],
     expected: {

@@ -14,6 +14,9 @@ pub struct NativeEvent {
     pub code: Option<u32>,
     /// Close reason, or the error message.
     pub reason: Option<String>,
+    /// Bytes owed to the peer for this event (a ping's pong), written when JS reaches
+    /// the event so they keep their place among the application's replies.
+    pub output: Option<Buffer>,
 }
 
 /// The server's handshake response, for a client's `statusCode` and `headers`.
@@ -35,7 +38,7 @@ pub struct Batch {
 
 impl NativeEvent {
     fn new(kind: &'static str) -> Self {
-        NativeEvent { kind, data: None, code: None, reason: None }
+        NativeEvent { kind, data: None, code: None, reason: None, output: None }
     }
 }
 
@@ -50,7 +53,11 @@ fn convert(event: Event) -> NativeEvent {
             data: Some(Either::B(data.into())),
             ..NativeEvent::new("message")
         },
-        Event::Ping(data) => NativeEvent { data: Some(Either::B(data.into())), ..NativeEvent::new("ping") },
+        Event::Ping { payload, pong } => NativeEvent {
+            data: Some(Either::B(payload.into())),
+            output: (!pong.is_empty()).then(|| pong.into()),
+            ..NativeEvent::new("ping")
+        },
         Event::Pong(data) => NativeEvent { data: Some(Either::B(data.into())), ..NativeEvent::new("pong") },
         Event::Error(error) => NativeEvent {
             code: Some(u32::from(error.close_code())),

@@ -7,7 +7,7 @@
 //!                        └──────── finish_frame ◄──── fail(err) ◄───────┘
 //!                                     │                  │
 //!              Message/Ping/Pong/Close events     Error + close frame + Close,
-//!              pong and close echo → output       then Reader::Discard
+//!              (a Ping carries its pong)          then Reader::Discard
 //! ```
 //!
 //! Closing handshake (section 7): `close()` sends a close frame and waits in
@@ -351,10 +351,13 @@ impl Hybi {
             }
             OpCode::Ping => {
                 let payload = std::mem::take(&mut self.control);
+                // The pong travels with the event, so the caller writes it in arrival
+                // order, after its replies to the messages before the ping.
+                let mut pong = Vec::new();
                 if self.state == State::Open {
-                    self.write_frame(OpCode::Pong, false, &payload);
+                    self.encode_frame(&mut pong, OpCode::Pong, false, &payload);
                 }
-                self.events.push(Event::Ping(payload));
+                self.events.push(Event::Ping { payload, pong });
             }
             OpCode::Pong => {
                 let payload = std::mem::take(&mut self.control);
@@ -475,16 +478,23 @@ impl Hybi {
     }
 
     fn write_frame(&mut self, opcode: OpCode, rsv1: bool, payload: &[u8]) {
+        let mut out = std::mem::take(&mut self.out);
+        self.encode_frame(&mut out, opcode, rsv1, payload);
+        self.out = out;
+    }
+
+    /// Appends one whole frame to `out`, masked with a fresh key on the client.
+    fn encode_frame(&mut self, out: &mut Vec<u8>, opcode: OpCode, rsv1: bool, payload: &[u8]) {
         let mask = match self.role {
             Role::Client => Some(self.masks.next_key()),
             Role::Server => None,
         };
         let header = FrameHeader { fin: true, rsv1, rsv2: false, rsv3: false, opcode, mask, payload_len: payload.len() as u64 };
-        self.out.reserve(frame::header_len(header.payload_len, mask.is_some()) + payload.len());
-        encode_header_into(&header, &mut self.out);
-        let start = self.out.len();
-        self.out.extend_from_slice(payload);
-        if let (Some(key), Some(written)) = (mask, self.out.get_mut(start..)) {
+        out.reserve(frame::header_len(header.payload_len, mask.is_some()) + payload.len());
+        encode_header_into(&header, out);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        if let (Some(key), Some(written)) = (mask, out.get_mut(start..)) {
             apply_mask(written, key, 0);
         }
     }

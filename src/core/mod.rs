@@ -60,8 +60,10 @@ pub enum Event {
     Open,
     /// A complete message; for text, `data` is validated UTF-8.
     Message { text: bool, data: Vec<u8> },
-    /// The pong has already been written to the output.
-    Ping(Vec<u8>),
+    /// A ping, with the pong that answers it (empty when none is owed, e.g. while
+    /// closing). The caller writes `pong` when it handles this event, so that replies
+    /// to earlier messages go out first, in arrival order.
+    Ping { payload: Vec<u8>, pong: Vec<u8> },
     Pong(Vec<u8>),
     /// Informational: a `Close` always follows.
     Error(ProtocolError),
