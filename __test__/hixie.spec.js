@@ -314,6 +314,17 @@ describe('hixie-76 closing handshake', () => {
     expect(connection.ws.readyState).toBe(3)
   })
 
+  it('replies to a message in the same read as FF 00 go out before the FF 00', async () => {
+    const { peer, connection, skip } = await openDraft(76, {
+      setup: (ws) => ws.on('message', (event) => ws.send(event.data))
+    })
+    peer.write(Buffer.concat([H.textFrame('last words'), H.CLOSING]))
+    await connection.waitClosed()
+    await peer.waitClosed()
+    expect(peer.after.subarray(skip)).toEqual(Buffer.concat([H.textFrame('last words'), H.CLOSING]))
+    expect(connection.sequence()).toEqual(['open', 'message:last words', 'end', 'close:null:null'])
+  })
+
   it('on hixie-75, FF 00 is an empty binary frame, not a close', async () => {
     const { peer, connection } = await openDraft(75)
     peer.write(Buffer.concat([H.CLOSING, H.textFrame('still open')]))

@@ -192,9 +192,12 @@ impl Connection {
         }
     }
 
+    /// Writes the close frame (or hixie-76 `FF 00`) owed to the peer, once the events
+    /// drained before the close have been handled.
     pub fn flush_close(&mut self) {
-        if let Engine::Hybi(conn) = &mut self.engine {
-            conn.hybi.flush_close()
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.flush_close(),
+            Engine::Hixie { hixie, .. } => hixie.flush_close(),
         }
     }
 

@@ -51,6 +51,8 @@ pub struct Hixie {
     text: Vec<u8>,
     utf8: Utf8Validator,
     queued: Vec<Vec<u8>>,
+    /// hixie-76's closing `FF 00`, owed until `flush_close`.
+    owes_close: bool,
     out: Vec<u8>,
     events: Vec<Event>,
 }
@@ -84,6 +86,7 @@ impl Hixie {
             text: Vec::new(),
             utf8: Utf8Validator::new(),
             queued: Vec::new(),
+            owes_close: false,
             out: Vec::new(),
             events: Vec::new(),
         }
@@ -267,9 +270,10 @@ impl Hixie {
         }
     }
 
-    /// hixie-76's `FF 00`: answered in kind.
+    /// hixie-76's `FF 00`: answered in kind, once the events before it were handled
+    /// (`flush_close`), so replies to messages in the same read go out first.
     fn peer_closed(&mut self) {
-        self.close();
+        self.close_after_events();
     }
 
     fn fail(&mut self, error: ProtocolError) {
@@ -277,7 +281,22 @@ impl Hixie {
             return;
         }
         self.events.push(Event::Error(error));
-        self.close();
+        self.close_after_events();
+    }
+
+    fn close_after_events(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.owes_close = self.draft == Draft::Hixie76 && self.state == State::Open;
+        self.finish();
+    }
+
+    /// Writes the `FF 00` owed to the peer, if any.
+    pub fn flush_close(&mut self) {
+        if std::mem::take(&mut self.owes_close) {
+            self.out.extend_from_slice(&[0xFF, 0x00]);
+        }
     }
 
     /// Closes the connection; hixie-76 sends `FF 00` when it was open.
@@ -300,6 +319,7 @@ impl Hixie {
     }
 
     pub fn feed_eof(&mut self) {
+        self.owes_close = false;
         if self.state != State::Closed {
             self.state = State::Closed;
             self.reader = Reader::Discard;
@@ -315,7 +335,12 @@ impl Hixie {
                 self.queued.push(text.to_vec());
                 true
             }
+            // Also while the closing `FF 00` is owed but not yet written.
             State::Open => {
+                self.write_text(text);
+                true
+            }
+            State::Closed if self.owes_close => {
                 self.write_text(text);
                 true
             }
@@ -454,9 +479,12 @@ mod tests {
         hixie.feed(b"^n:ds[4U");
         hixie.drain_output();
         hixie.drain_events();
-        hixie.feed(&[0xFF, 0x00]);
-        assert_eq!(hixie.drain_output().unwrap(), vec![0xFF, 0x00]);
-        assert_eq!(hixie.drain_events(), vec![Event::CloseNoStatus]);
+        hixie.feed(b"\x00hi\xFF\xFF\x00");
+        assert_eq!(hixie.drain_events(), vec![Event::Message { text: true, data: b"hi".to_vec() }, Event::CloseNoStatus]);
+        assert_eq!(hixie.drain_output(), None, "the FF 00 waits for the events before it");
+        assert!(hixie.send_text(b"hi"), "a reply to the message still goes out");
+        hixie.flush_close();
+        assert_eq!(hixie.drain_output().unwrap(), b"\x00hi\xFF\xFF\x00");
         assert!(!hixie.send_text(b"late"));
     }
 
