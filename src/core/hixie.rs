@@ -74,6 +74,13 @@ fn key_value(key: &str) -> Option<u32> {
     u32::try_from(number / spaces).ok()
 }
 
+/// websocket-driver writes the draft-76 head in Node's 'binary' (latin1) encoding: each
+/// character becomes one byte. Node hands header values over latin1-decoded, so this
+/// gives a client's non-ASCII Origin bytes back unchanged.
+fn latin1(utf8: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(utf8).chars().map(|c| (u32::from(c) & 0xFF) as u8).collect()
+}
+
 impl Hixie {
     pub fn new(draft: Draft, limits: Limits) -> Self {
         Hixie {
@@ -145,6 +152,9 @@ impl Hixie {
         headers.write_into(&mut head);
         custom.write_into(&mut head);
         head.extend_from_slice(b"\r\n");
+        if self.draft == Draft::Hixie76 {
+            head = latin1(&head);
+        }
         self.out.extend_from_slice(&head);
         match self.draft {
             Draft::Hixie75 => self.open(),
@@ -423,6 +433,21 @@ mod tests {
             assert_eq!(hixie.drain_output().unwrap(), expected, "cut {cut}");
             assert_eq!(hixie.drain_events(), vec![Event::Open, Event::Message { text: true, data: b"hi".to_vec() }]);
         }
+    }
+
+    #[test]
+    fn hixie76_head_echoes_latin1_header_bytes() {
+        let mut req = request(Draft::Hixie76);
+        let mut pairs: Vec<(String, String)> = vec![("Connection".into(), "Upgrade".into()), ("Upgrade".into(), "WebSocket".into())];
+        pairs.push(("Origin".into(), "http://b\u{e4}r.example".into())); // byte E4, as Node decodes it
+        pairs.push(("Sec-WebSocket-Key1".into(), "4 @1  46546xW%0l 1 5".into()));
+        pairs.push(("Sec-WebSocket-Key2".into(), "12998 5 Y3 1  .P00".into()));
+        req.headers = RequestHeaders::new(pairs);
+        let mut hixie = Hixie::new(Draft::Hixie76, Limits::default());
+        hixie.start(&req, URL, &HeaderList::default());
+        let head = hixie.drain_output().unwrap();
+        let origin: &[u8] = b"Origin: http://b\xe4r.example\r\n";
+        assert!(head.windows(origin.len()).any(|w| w == origin), "{head:02x?}");
     }
 
     #[test]
