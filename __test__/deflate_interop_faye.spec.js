@@ -70,6 +70,11 @@ describe.each(pairings)('%s', (_label, connect) => {
     expect(received).toBeLessThan(4 * D.KiB)
   })
 
+  it('empty messages between others keep the shared window intact', async () => {
+    const ends = await connect()
+    for (const data of ['Hello', '', Buffer.alloc(0), '', 'Hello, Hello']) await roundTrip(ends, data)
+  })
+
   it.each(sizes)('%i bytes: text and binary, compressible and random', async (size) => {
     const ends = await connect()
     for (const { data } of D.messagesOfSize(size)) await roundTrip(ends, data)
@@ -104,7 +109,7 @@ const configured = [
     { noContextTakeover: true, requestNoContextTakeover: true, maxWindowBits: 13, requestMaxWindowBits: 10, level: 1 },
     'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=11', true],
   ['level 0 (stored blocks) on both sides', { level: 0 }, { level: 0 }, 'permessage-deflate', false],
-  ['memLevel and strategy are accepted', { memLevel: 1, strategy: 1 }, { memLevel: 9, strategy: 3 }, 'permessage-deflate', true]
+  ['memLevel and strategy (Z_FILTERED) on both sides', { memLevel: 1, strategy: 1 }, { memLevel: 9, strategy: 1 }, 'permessage-deflate', true]
 ]
 
 describe('our client -> our server with configured extensions', () => {
@@ -131,6 +136,17 @@ describe('our client -> our server with configured extensions', () => {
         expect(received).toBeGreaterThan(64 * D.KiB)
       }
     })
+  })
+
+  it('strategy reaches zlib: Huffman-only and RLE find fewer matches than the default', async () => {
+    const sent = {}
+    for (const [label, options] of [['default', {}], ['huffman', { strategy: 2 }], ['rle', { strategy: 3 }]]) {
+      const ends = await pair(Native, Native.deflate, Native.Client, Native.deflate.configure(options))
+      sent[label] = (await roundTrip(ends, D.compressibleText(64 * D.KiB))).sent
+    }
+    expect(sent.huffman).toBeGreaterThan(sent.default * 4)
+    expect(sent.rle).toBeGreaterThan(sent.default * 4)
+    expect(sent.huffman).toBeLessThan(64 * D.KiB)
   })
 
   it('the client may use permessage-deflate while the server uses WebSocket.deflate, and the other way round', async () => {

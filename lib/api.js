@@ -13,7 +13,9 @@
 // the ping and close timers, and tearing down the TCP connection.
 
 const { Stream } = require('stream')
+const native = require('./native')
 const Event = require('./event')
+const { rsvOf } = require('./extensions')
 const EventTarget = require('./event_target')
 
 const CONNECTING = 0
@@ -23,6 +25,22 @@ const CLOSED = 3
 
 // How long a close frame we sent may wait for the peer's reply.
 const CLOSE_TIMEOUT = 30000
+
+// websocket-driver's default maxLength, 2^26 - 1 bytes.
+const DEFAULT_MAX_LENGTH = 0x3ffffff
+
+// The close codes websocket-driver gives the error types extensions may set.
+const ERROR_CODES = {
+  normal_closure: 1000,
+  going_away: 1001,
+  protocol_error: 1002,
+  unacceptable: 1003,
+  encoding_error: 1007,
+  policy_violation: 1008,
+  too_large: 1009,
+  extension_error: 1010,
+  unexpected_condition: 1011
+}
 
 // napi leaves absent fields undefined; faye's events carry null.
 function nullable (value) {
@@ -37,6 +55,10 @@ class API extends Stream {
     this.readyState = CONNECTING
     this.protocol = ''
     this.version = this._native.version
+    this._maxLength = options.maxLength || DEFAULT_MAX_LENGTH
+    // Sends made before open, when extensions run in JavaScript (their sessions
+    // exist only once the handshake is done).
+    this._sendQueue = []
 
     this._ping = options.ping
     this._pingId = 0
@@ -93,11 +115,39 @@ class API extends Stream {
   send (data) {
     if (this.readyState > OPEN) return false
     if (!(data instanceof Buffer)) data = String(data)
+    if (this._extensions) return this._sendThroughExtensions(data)
     const output = this._call(() =>
       typeof data === 'string' ? this._native.sendText(data) : this._native.sendBinary(data))
     if (output === null || output === undefined) return false
     // An empty result means the message waits for the handshake.
     return output.length === 0 ? true : this._write(output)
+  }
+
+  // The message passes the extensions' sessions in order, then goes out as one frame
+  // with the reserved bits they set.
+  _sendThroughExtensions (data) {
+    if (this.readyState === CONNECTING) {
+      this._sendQueue.push(data)
+      return true
+    }
+    const text = typeof data === 'string'
+    const message = {
+      opcode: text ? 1 : 2,
+      fin: true,
+      rsv1: false,
+      rsv2: false,
+      rsv3: false,
+      data: text ? Buffer.from(data, 'utf8') : data
+    }
+    let written = true
+    this._extensions.processOutgoingMessage(message, (error, result) => {
+      if (error) return this._failExtension(error)
+      const output = this._call(() =>
+        this._native.sendFrame(result.opcode === 1, rsvOf(result), result.data))
+      if (output) written = this._write(output)
+      if (this._closeWhenSent && this._extensions.outgoingPending === 0) this._closeWhenSent()
+    })
+    return written
   }
 
   ping (message, callback) {
@@ -116,6 +166,17 @@ class API extends Stream {
     if (!this._native) return
     if (code === undefined) code = 1000
     if (reason === undefined) reason = ''
+
+    // Messages still passing through asynchronous extensions go out before the close
+    // frame, as with faye (its extensions' close() waits for them).
+    if (this._extensions && this._extensions.outgoingPending > 0 && this.readyState === OPEN) {
+      native.checkClose(Number(code), String(reason))
+      this._closeWhenSent = () => {
+        this._closeWhenSent = null
+        this.close(code, reason)
+      }
+      return
+    }
 
     // Throws for a code or reason that may not be sent, before anything changes.
     const batch = this._native.close(Number(code), String(reason))
@@ -155,6 +216,8 @@ class API extends Stream {
       switch (event.kind) {
         case 'open': this._open(); break
         case 'message': this._receiveMessage(event.data); break
+        case 'rawText': this._receiveThroughExtensions(1, event); break
+        case 'rawBinary': this._receiveThroughExtensions(2, event); break
         case 'ping': if (event.output) this._write(event.output); break
         case 'pong': this._receivePong(event.data); break
         case 'error': this._emitError(event.reason); break
@@ -184,6 +247,7 @@ class API extends Stream {
     if (this.readyState !== CONNECTING) return
     this.readyState = OPEN
     this.protocol = this._native.protocol || ''
+    for (const data of this._sendQueue.splice(0)) this.send(data)
     this._dispatch('open', {})
   }
 
@@ -191,6 +255,41 @@ class API extends Stream {
     if (this.readyState > OPEN) return
     if (this.readable) this.emit('data', data)
     this._dispatch('message', { data })
+  }
+
+  // A message for the application's extensions; the checks the core could not make
+  // on the raw payload (maxLength after inflating, UTF-8) follow them, as in faye.
+  _receiveThroughExtensions (opcode, event) {
+    const message = {
+      opcode,
+      fin: true,
+      rsv1: (event.rsv & 0x40) !== 0,
+      rsv2: (event.rsv & 0x20) !== 0,
+      rsv3: (event.rsv & 0x10) !== 0,
+      data: event.data
+    }
+    this._extensions.processIncomingMessage(message, (error, result) => {
+      if (error) return this._failExtension(error)
+      let data = result.data
+      if (data.length > this._maxLength) return this._fail(1009, 'WebSocket frame length too large')
+      if (result.opcode === 1) {
+        data = native.decodeText(data)
+        if (data === null || data === undefined) return this._fail(1007, 'Could not decode a text frame as UTF-8')
+      }
+      this._receiveMessage(data)
+    })
+  }
+
+  _failExtension (error) {
+    const message = error && error.message !== undefined ? error.message : String(error)
+    this._fail((error && ERROR_CODES[error.type]) || ERROR_CODES.extension_error, message)
+  }
+
+  // Fails the connection as a protocol error would: error, close frame, close.
+  _fail (code, reason) {
+    if (this.readyState > OPEN) return
+    const batch = this._call(() => this._native.fail(code, reason))
+    if (batch) this._apply(batch)
   }
 
   _receivePong (data) {
@@ -227,6 +326,7 @@ class API extends Stream {
 
     clearTimeout(this._closeTimer)
     clearInterval(this._pingTimer)
+    if (this._extensions) this._extensions.close()
     this._shutdownSocket()
 
     if (this.readable) this.emit('end')
@@ -266,5 +366,6 @@ API.OPEN = OPEN
 API.CLOSING = CLOSING
 API.CLOSED = CLOSED
 API.CLOSE_TIMEOUT = CLOSE_TIMEOUT
+API.DEFAULT_MAX_LENGTH = DEFAULT_MAX_LENGTH
 
 module.exports = API

@@ -9,7 +9,8 @@ const tls = require('tls')
 const API = require('./api')
 const native = require('./native')
 const { CLIENT_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
-const { nativeDeflateOptions } = require('./deflate')
+const { extensionPlan } = require('./deflate')
+const { Extensions } = require('./extensions')
 
 const DEFAULT_PORTS = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 }
 const SECURE_PROTOCOLS = ['https:', 'wss:']
@@ -46,15 +47,21 @@ class Client extends API {
     }
     options = validateOptions(options, CLIENT_OPTIONS)
 
-    this._native = native.NativeConnection.client(
+    const plan = extensionPlan(options.extensions)
+    const target = [
       (uri.pathname || '/') + uri.search,
       uri.host,
       protocolList(protocols),
       flattenHeaders(options.headers),
       urlAuthorization(uri),
-      options.maxLength || undefined,
-      nativeDeflateOptions(options.extensions)
-    )
+      options.maxLength || undefined
+    ]
+    if (plan && plan.framework) {
+      this._extensions = new Extensions(plan.framework, { maxLength: options.maxLength || API.DEFAULT_MAX_LENGTH })
+      this._native = native.NativeConnection.clientWithExtensions(...target, this._extensions.generateOffer())
+    } else {
+      this._native = native.NativeConnection.client(...target, plan ? plan.deflate : undefined)
+    }
 
     const proxy = options.proxy || {}
     const endpoint = parseUrl(proxy.origin || url)
@@ -136,6 +143,20 @@ class Client extends API {
     for (let i = 0; i < response.headers.length; i += 2) headers[response.headers[i]] = response.headers[i + 1]
     this.statusCode = response.statusCode
     this.headers = headers
+    // The native side accepted the response and waits for the extensions' verdict.
+    if (this._extensions && this._native.readyState === API.CONNECTING) {
+      this._activateExtensions(headers['sec-websocket-extensions'])
+    }
+  }
+
+  _activateExtensions (header) {
+    try {
+      this._extensions.activate(header)
+    } catch (error) {
+      return this._fail(1002, 'Error during WebSocket handshake: ' + error.message)
+    }
+    const batch = this._call(() => this._native.activateExtensions(this._extensions.rsvMask()))
+    if (batch) this._apply(batch)
   }
 }
 

@@ -63,14 +63,8 @@ function checkExtensions (extensions) {
   }
 }
 
-// The native codec's options for the permessage-deflate extension in `extensions`,
-// or undefined when there is none.
-function nativeDeflateOptions (extensions) {
-  if (!extensions) return undefined
-  extensions = [].concat(extensions)
-  checkExtensions(extensions)
-  const extension = extensions.find(isDeflate)
-  if (!extension) return undefined
+// The native codec's options for a permessage-deflate extension object.
+function deflateOptions (extension) {
   const options = extension._options || {}
   return {
     level: integer(options, 'level'),
@@ -83,4 +77,17 @@ function nativeDeflateOptions (extensions) {
   }
 }
 
-module.exports = { deflate, isDeflate, nativeDeflateOptions }
+// How the `extensions` option runs: not at all (null), permessage-deflate alone in the
+// native core ({ deflate }), or through the JavaScript framework when any other
+// extension is registered ({ framework: [...] }). Throws websocket-extensions'
+// TypeErrors for malformed extension objects.
+function extensionPlan (extensions) {
+  if (!extensions) return null
+  extensions = [].concat(extensions)
+  checkExtensions(extensions)
+  if (extensions.length === 0) return null
+  if (extensions.every(isDeflate)) return { deflate: deflateOptions(extensions[0]) }
+  return { framework: extensions }
+}
+
+module.exports = { deflate, isDeflate, deflateOptions, extensionPlan }

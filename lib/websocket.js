@@ -6,7 +6,8 @@
 const API = require('./api')
 const native = require('./native')
 const { SERVER_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
-const { nativeDeflateOptions } = require('./deflate')
+const { extensionPlan } = require('./deflate')
+const { Extensions } = require('./extensions')
 const { rawHeaders, determineUrl } = require('./request')
 
 class WebSocket extends API {
@@ -22,6 +23,7 @@ class WebSocket extends API {
     }
 
     validateOptions(options, SERVER_OPTIONS)
+    const plan = extensionPlan(options.extensions)
     this.url = determineUrl(request)
     this._native = native.NativeConnection.server(
       String(request.method),
@@ -31,20 +33,39 @@ class WebSocket extends API {
       flattenHeaders(options.headers),
       // As in faye, a maxLength of 0 means the default.
       options.maxLength || undefined,
-      nativeDeflateOptions(options.extensions)
+      plan && plan.deflate
     )
     this._setup(options)
+    // The drafts have no extensions.
+    if (plan && plan.framework && this._native.version === 'hybi-13') {
+      this._extensions = new Extensions(plan.framework, { maxLength: this._maxLength })
+    }
 
     // Answer the handshake on the next tick, as faye does, so that listeners added
     // right after construction see `open`. Scheduled before the socket's 'data'
     // listener, so no frame can be fed before the handshake.
     process.nextTick(() => {
+      if (this._extensions) this._answerExtensions(request)
       const batch = this._call(() => this._native.start())
       if (batch) this._apply(batch)
       // Frames, or the hixie-76 handshake body, that came with the upgrade request.
       if (body && body.length > 0 && this.readyState < API.CLOSING) this._feed(body)
     })
     this._configureStream()
+  }
+
+  // Negotiates the application's extensions; the native side sends the answer with
+  // its 101, or refuses the request with the reason (a malformed header, say) after
+  // its own checks.
+  _answerExtensions (request) {
+    let header = null
+    let refusal = null
+    try {
+      header = this._extensions.generateResponse(request.headers['sec-websocket-extensions'])
+    } catch (error) {
+      refusal = error.message
+    }
+    this._call(() => this._native.answerExtensions(header, this._extensions.rsvMask(), refusal))
   }
 }
 

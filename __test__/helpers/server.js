@@ -133,11 +133,12 @@ async function startServer ({
 
 /**
  * A server (startServer options) and a raw_peer.js client connected to it,
- * once the server socket is open. Resolves with { server, peer, connection, ws }.
+ * once the server socket is open; `peer` holds connectRaw options (extra
+ * request headers, say). Resolves with { server, peer, connection, ws }.
  */
-async function openRaw (serverOptions = {}) {
+async function openRaw ({ peer: peerOptions, ...serverOptions } = {}) {
   const server = await startServer(serverOptions)
-  const peer = await connectRaw(server.port)
+  const peer = await connectRaw(server.port, peerOptions)
   const connection = await server.nextConnection()
   await connection.waitOpen()
   return { server, peer, connection, ws: connection.ws }

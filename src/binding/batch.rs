@@ -17,6 +17,9 @@ pub struct NativeEvent {
     /// Bytes owed to the peer for this event (a ping's pong), written when JS reaches
     /// the event so they keep their place among the application's replies.
     pub output: Option<Buffer>,
+    /// For `rawText`/`rawBinary` (messages for the JS extension pipeline): the first
+    /// frame's reserved bits, RSV1 = 0x40.
+    pub rsv: Option<u32>,
 }
 
 /// The server's handshake response, for a client's `statusCode` and `headers`.
@@ -38,7 +41,7 @@ pub struct Batch {
 
 impl NativeEvent {
     fn new(kind: &'static str) -> Self {
-        NativeEvent { kind, data: None, code: None, reason: None, output: None }
+        NativeEvent { kind, data: None, code: None, reason: None, output: None, rsv: None }
     }
 }
 
@@ -52,6 +55,11 @@ fn convert(event: Event) -> NativeEvent {
         Event::Message { text: false, data } => NativeEvent {
             data: Some(Either::B(data.into())),
             ..NativeEvent::new("message")
+        },
+        Event::RawMessage { text, rsv, data } => NativeEvent {
+            data: Some(Either::B(data.into())),
+            rsv: Some(u32::from(rsv)),
+            ..NativeEvent::new(if text { "rawText" } else { "rawBinary" })
         },
         Event::Ping { payload, pong } => NativeEvent {
             data: Some(Either::B(payload.into())),

@@ -45,7 +45,7 @@ pub struct DeflateOptions {
 
 /// Converts JS numbers to the core's ranges; out-of-range values are caught by
 /// `DeflateConfig::validate` with the option's name.
-fn deflate_config(options: Option<DeflateOptions>) -> Option<DeflateConfig> {
+pub(crate) fn deflate_config(options: Option<DeflateOptions>) -> Option<DeflateConfig> {
     let options = options?;
     let as_u32 = |v: Option<i32>| v.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     let as_bits = |v: Option<i32>| v.map(|n| u8::try_from(n).unwrap_or(u8::MAX));
@@ -61,7 +61,7 @@ fn deflate_config(options: Option<DeflateOptions>) -> Option<DeflateConfig> {
     })
 }
 
-fn limits(max_length: Option<f64>) -> Result<Limits> {
+pub(crate) fn limits(max_length: Option<f64>) -> Result<Limits> {
     let max_length = match max_length {
         None => DEFAULT_MAX_LENGTH,
         Some(n) if n.is_finite() && n >= 0.0 => n.floor() as u64,
@@ -74,6 +74,30 @@ fn limits(max_length: Option<f64>) -> Result<Limits> {
 #[napi(catch_unwind)]
 pub fn is_websocket(method: String, raw_headers: Vec<String>) -> bool {
     server::is_websocket(&UpgradeRequest { method, headers: RequestHeaders::new(pairs(raw_headers)) })
+}
+
+/// A message's bytes as text, or `null` when they are not valid UTF-8 (for messages
+/// that passed through JavaScript extensions, which the core could not check).
+#[napi(catch_unwind)]
+pub fn decode_text(data: &[u8]) -> Option<String> {
+    std::str::from_utf8(data).ok().map(str::to_owned)
+}
+
+fn close_code(code: Option<f64>) -> Result<Option<u16>> {
+    match code {
+        None => Ok(None),
+        Some(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) => Ok(Some(n as u16)),
+        Some(n) => Err(usage(invalid_close_code_message(n))),
+    }
+}
+
+/// Throws what `close(code, reason)` would throw, without closing anything: for a close
+/// that must wait until earlier messages are sent.
+#[napi(catch_unwind)]
+pub fn check_close(code: Option<f64>, reason: String) -> Result<()> {
+    let code = close_code(code)?.unwrap_or(crate::core::close::NORMAL_CLOSURE);
+    crate::core::close::check_app_code(code).map_err(usage)?;
+    crate::core::close::check_reason(&reason).map_err(usage)
 }
 
 /// What a send did: the bytes to write (empty when the send was queued until open), or
@@ -129,6 +153,60 @@ impl NativeConnection {
         Ok(NativeConnection { inner })
     }
 
+    /// A client connection whose extensions run in JavaScript: `offer` is their
+    /// Sec-WebSocket-Extensions header. After the response arrives the connection
+    /// waits for `activateExtensions` or `fail`.
+    #[napi(factory, catch_unwind)]
+    pub fn client_with_extensions(
+        path: String,
+        host: String,
+        protocols: Vec<String>,
+        headers: Vec<String>,
+        authorization: Option<String>,
+        max_length: Option<f64>,
+        offer: Option<String>,
+    ) -> Result<Self> {
+        let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
+        let masks = Box::new(OsMasks::new());
+        let inner = Connection::client_with_caller_extensions(&target, nonce()?, limits(max_length)?, masks, offer)
+            .map_err(usage)?;
+        Ok(NativeConnection { inner })
+    }
+
+    /// Server, extensions run in JavaScript: the answer to the client's offers, given
+    /// before `start`. `refusal` refuses the request with that message.
+    #[napi(catch_unwind)]
+    pub fn answer_extensions(&mut self, header: Option<String>, rsv: u32, refusal: Option<String>) {
+        let rsv = u8::try_from(rsv).unwrap_or(0);
+        self.inner.answer_extensions(match refusal {
+            Some(message) => Err(message),
+            None => Ok((header, rsv)),
+        });
+    }
+
+    /// Client, extensions run in JavaScript: they accepted the server's answer.
+    #[napi(catch_unwind)]
+    pub fn activate_extensions(&mut self, rsv: u32) -> Batch {
+        self.inner.activate_extensions(u8::try_from(rsv).unwrap_or(0));
+        drain(&mut self.inner)
+    }
+
+    /// Fails the connection with `code`, e.g. when an extension could not process a
+    /// message: `error`, a close frame when open, then `close`.
+    #[napi(catch_unwind)]
+    pub fn fail(&mut self, code: u32, reason: String) -> Batch {
+        self.inner.fail(u16::try_from(code).unwrap_or(1011), reason);
+        drain(&mut self.inner)
+    }
+
+    /// Sends a message the JavaScript extensions produced, as one frame with their
+    /// reserved bits; `null` when the connection is not open.
+    #[napi(catch_unwind)]
+    pub fn send_frame(&mut self, text: bool, rsv: u32, data: &[u8]) -> Option<Buffer> {
+        let status = self.inner.send_raw(text, u8::try_from(rsv).unwrap_or(0), data);
+        sent(&mut self.inner, status)
+    }
+
     /// Starts the opening handshake: answers it (server) or writes the request (client).
     #[napi(catch_unwind)]
     pub fn start(&mut self) -> Batch {
@@ -172,13 +250,14 @@ impl NativeConnection {
     /// Starts the closing handshake; throws faye's messages for a bad code or reason.
     #[napi(catch_unwind)]
     pub fn close(&mut self, code: Option<f64>, reason: String) -> Result<Batch> {
-        let code = match code {
-            None => None,
-            Some(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) => Some(n as u16),
-            Some(n) => return Err(usage(invalid_close_code_message(n))),
-        };
-        self.inner.close(code, &reason).map_err(usage)?;
+        self.inner.close(close_code(code)?, &reason).map_err(usage)?;
         Ok(drain(&mut self.inner))
+    }
+
+    /// 0 connecting, 1 open, 2 closing, 3 closed, as the protocol sees it.
+    #[napi(getter, catch_unwind)]
+    pub fn ready_state(&self) -> u32 {
+        self.inner.ready_state()
     }
 
     /// The close frame owed to the peer once the events before a `close` event were

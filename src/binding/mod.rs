@@ -3,6 +3,7 @@
 
 mod batch;
 mod connection;
+mod extensions;
 mod proxy;
 mod random;
 mod sse;

@@ -9,10 +9,10 @@ use super::deflate::{DeflateConfig, DeflateSession, Negotiated};
 use super::close;
 use super::error::{ProtocolError, UsageError};
 use super::hixie::{Draft, Hixie};
-use super::handshake::client::{ClientHandshake, ClientTarget, HANDSHAKE_ERROR_PREFIX};
+use super::handshake::client::{ClientExtensions, ClientHandshake, ClientTarget, HANDSHAKE_ERROR_PREFIX};
 use super::handshake::headers::HeaderList;
 use super::handshake::response::{HeadProgress, HeadReader, ResponseHead};
-use super::handshake::server::{self, Outcome, UpgradeRequest};
+use super::handshake::server::{self, Outcome, ServerExtensions, UpgradeRequest};
 use super::hybi::{Hybi, SendStatus};
 use super::limits::Limits;
 use super::{Event, MaskSource, NoMasks, Role, State};
@@ -26,6 +26,10 @@ enum Handshake {
     /// A client connection: the request is written on `start()`, then the response read.
     ClientPending(ClientHandshake),
     ClientAwaiting { handshake: ClientHandshake, reader: HeadReader },
+    /// A client whose caller runs the extensions: the response was accepted and the
+    /// caller now checks its Sec-WebSocket-Extensions (`activate_extensions` or
+    /// `fail`). Bytes that arrive meanwhile wait here.
+    ClientActivating { rest: Vec<u8> },
     Done,
 }
 
@@ -50,10 +54,20 @@ struct HybiConnection {
     hybi: Hybi,
     /// permessage-deflate, when the application enabled it.
     deflate: Option<DeflateConfig>,
+    /// Set when the caller negotiates and runs the extensions instead of the core.
+    caller: Option<CallerExtensions>,
     protocol: Option<String>,
     handshake: Handshake,
     /// The server's handshake response, for a client, until the caller takes it.
     response: Option<ResponseHead>,
+}
+
+/// Extensions the caller negotiates and runs (see `Hybi::open_for_caller_extensions`).
+struct CallerExtensions {
+    /// A server's answer to the offers: the response header, or a refusal.
+    answer: Result<Option<String>, String>,
+    /// The reserved bits the negotiated extensions use.
+    rsv: u8,
 }
 
 impl Connection {
@@ -101,7 +115,69 @@ impl Connection {
         masks: Box<dyn MaskSource>,
         deflate: Option<DeflateConfig>,
     ) -> Result<Self, UsageError> {
-        Ok(Connection { engine: Engine::Hybi(Box::new(HybiConnection::client(target, nonce, limits, masks, deflate)?)) })
+        if let Some(config) = &deflate {
+            config.validate()?;
+        }
+        let conn = HybiConnection::client(target, nonce, limits, masks, ClientExtensions::Native(deflate))?;
+        Ok(Connection { engine: Engine::Hybi(Box::new(conn)) })
+    }
+
+    /// A client connection whose extensions the caller negotiates and runs: `offer` is
+    /// the Sec-WebSocket-Extensions header to send. Once the response arrives, the
+    /// connection waits for `activate_extensions` (or `fail`) before it opens.
+    pub fn client_with_caller_extensions(
+        target: &ClientTarget,
+        nonce: [u8; 16],
+        limits: Limits,
+        masks: Box<dyn MaskSource>,
+        offer: Option<String>,
+    ) -> Result<Self, UsageError> {
+        let mut conn = HybiConnection::client(target, nonce, limits, masks, ClientExtensions::Caller(offer))?;
+        conn.caller = Some(CallerExtensions { answer: Ok(None), rsv: 0 });
+        Ok(Connection { engine: Engine::Hybi(Box::new(conn)) })
+    }
+
+    /// For a server whose caller negotiates and runs the extensions: the caller's
+    /// answer to the client's offers (the response header and the reserved bits its
+    /// extensions use), or the reason to refuse the request. Call before `start`;
+    /// replaces the core's own permessage-deflate. The drafts have no extensions.
+    pub fn answer_extensions(&mut self, answer: Result<(Option<String>, u8), String>) {
+        if let Engine::Hybi(conn) = &mut self.engine {
+            conn.deflate = None;
+            conn.caller = Some(match answer {
+                Ok((header, rsv)) => CallerExtensions { answer: Ok(header), rsv },
+                Err(reason) => CallerExtensions { answer: Err(reason), rsv: 0 },
+            });
+        }
+    }
+
+    /// For a client whose caller runs the extensions: it accepted the server's
+    /// answer, whose extensions use the reserved bits `rsv`. Opens the connection.
+    pub fn activate_extensions(&mut self, rsv: u8) {
+        if let Engine::Hybi(conn) = &mut self.engine {
+            if let Handshake::ClientActivating { rest } = std::mem::replace(&mut conn.handshake, Handshake::Done) {
+                conn.hybi.open_for_caller_extensions(rsv);
+                conn.hybi.feed(&rest);
+            }
+        }
+    }
+
+    /// Fails the connection for a reason the caller found, such as an extension that
+    /// could not process a message (RFC 6455 only; the drafts have no status codes).
+    pub fn fail(&mut self, code: u16, reason: String) {
+        if let Engine::Hybi(conn) = &mut self.engine {
+            conn.handshake = Handshake::Done;
+            conn.hybi.fail_with(code, reason);
+        }
+    }
+
+    /// Sends a message the caller's extensions have transformed, as one frame with
+    /// their reserved bits (RFC 6455 only).
+    pub fn send_raw(&mut self, text: bool, rsv: u8, payload: &[u8]) -> SendStatus {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.send_raw(text, rsv, payload),
+            Engine::Hixie { .. } => SendStatus::Refused,
+        }
     }
 
     /// Starts the opening handshake: a server answers the upgrade request, a client
@@ -249,6 +325,7 @@ impl HybiConnection {
         Ok(HybiConnection {
             hybi: Hybi::new(Role::Server, limits, Box::new(NoMasks)),
             deflate,
+            caller: None,
             protocol: None,
             handshake: Handshake::ServerPending { request, protocols, headers: list },
             response: None,
@@ -260,15 +337,17 @@ impl HybiConnection {
         nonce: [u8; 16],
         limits: Limits,
         masks: Box<dyn MaskSource>,
-        deflate: Option<DeflateConfig>,
+        extensions: ClientExtensions,
     ) -> Result<Self, UsageError> {
-        if let Some(config) = &deflate {
-            config.validate()?;
-        }
+        let deflate = match &extensions {
+            ClientExtensions::Native(deflate) => deflate.clone(),
+            ClientExtensions::Caller(_) => None,
+        };
         Ok(HybiConnection {
             hybi: Hybi::new(Role::Client, limits, masks),
-            handshake: Handshake::ClientPending(ClientHandshake::new(target, nonce, deflate.clone())?),
+            handshake: Handshake::ClientPending(ClientHandshake::new(target, nonce, extensions)?),
             deflate,
+            caller: None,
             protocol: None,
             response: None,
         })
@@ -283,11 +362,18 @@ impl HybiConnection {
         }
         match std::mem::replace(&mut self.handshake, Handshake::Done) {
             Handshake::ServerPending { request, protocols, headers } => {
-                match server::respond(&request, &protocols, &headers, self.deflate.as_ref()) {
+                let extensions = match &self.caller {
+                    Some(caller) => ServerExtensions::Caller(&caller.answer),
+                    None => ServerExtensions::Native(self.deflate.as_ref()),
+                };
+                match server::respond(&request, &protocols, &headers, extensions) {
                     Outcome::Accepted { response, protocol, deflate } => {
                         self.protocol = protocol;
                         self.hybi.write_raw(&response);
-                        self.hybi.open(self.session(deflate));
+                        match &self.caller {
+                            Some(caller) => self.hybi.open_for_caller_extensions(caller.rsv),
+                            None => self.hybi.open(self.session(deflate)),
+                        }
                     }
                     Outcome::Refused { response, message } => {
                         self.hybi.write_raw(&response);
@@ -321,6 +407,11 @@ impl HybiConnection {
                 self.response = Some(head);
                 self.handshake = Handshake::Done;
                 match verdict {
+                    Ok(agreed) if self.caller.is_some() => {
+                        self.protocol = agreed.protocol;
+                        self.handshake = Handshake::ClientActivating { rest };
+                        None
+                    }
                     Ok(agreed) => {
                         self.protocol = agreed.protocol;
                         let session = self.session(agreed.deflate);
@@ -343,6 +434,9 @@ impl HybiConnection {
     /// Processes bytes read from the peer: the handshake response first, for a client,
     /// then frames (including any that arrived in the same read as the response).
     fn feed(&mut self, input: &[u8]) {
+        if let Handshake::ClientActivating { rest } = &mut self.handshake {
+            return rest.extend_from_slice(input);
+        }
         if matches!(self.handshake, Handshake::ClientAwaiting { .. }) {
             if let Some(rest) = self.read_response(input) {
                 self.hybi.feed(&rest);

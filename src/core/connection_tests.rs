@@ -540,7 +540,7 @@ mod permessage_deflate_rfc7692 {
     #[test]
     fn inflated_size_is_held_to_max_length() {
         let mut packed = Vec::new();
-        crate::core::deflate::Compressor::new(None, 15, false).compress(&vec![b'a'; 100_000], &mut packed).unwrap();
+        crate::core::deflate::Compressor::new(crate::core::deflate::Tuning::default(), 15, false).compress(&vec![b'a'; 100_000], &mut packed).unwrap();
         let mut conn = deflate_server("permessage-deflate", 4096);
         conn.feed(&masked_frame(0xc1, KEY, &packed));
         let reason = ProtocolError::MessageTooLarge.to_string();
@@ -550,7 +550,7 @@ mod permessage_deflate_rfc7692 {
     #[test]
     fn invalid_utf8_inside_compressed_text_is_1007() {
         let mut packed = Vec::new();
-        crate::core::deflate::Compressor::new(None, 15, false).compress(&hex("ce ba ed a0 80"), &mut packed).unwrap();
+        crate::core::deflate::Compressor::new(crate::core::deflate::Tuning::default(), 15, false).compress(&hex("ce ba ed a0 80"), &mut packed).unwrap();
         let mut conn = deflate_server("permessage-deflate", 1000);
         conn.feed(&masked_frame(0xc1, KEY, &packed));
         assert_eq!(conn.drain_events().first(), Some(&Event::Error(ProtocolError::InvalidUtf8)));
@@ -595,5 +595,123 @@ mod protocol_choice {
         assert!(conn.close(Some(1001), "").is_err(), "the API's code check applies to drafts too");
         conn.close(None, "").unwrap();
         assert_eq!(conn.drain_events().last(), Some(&Event::CloseNoStatus));
+    }
+}
+
+/// Extensions negotiated and run by the caller (websocket-extensions objects in JS):
+/// the core checks reserved bits, frames and limits, and hands whole raw messages over.
+mod caller_extensions {
+    use super::*;
+    use crate::core::handshake::client::ClientTarget;
+    use crate::core::test_util::FixedMask;
+
+    const RSV2: u8 = 0x20;
+
+    fn server_with(answer: Result<(Option<String>, u8), String>) -> (Connection, Vec<u8>, Vec<Event>) {
+        let mut conn = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
+        conn.answer_extensions(answer);
+        conn.start();
+        let output = conn.drain_output().unwrap();
+        let events = conn.drain_events();
+        (conn, output, events)
+    }
+
+    fn open_server() -> Connection {
+        let (conn, output, events) = server_with(Ok((Some("x-reverse".into()), RSV2)));
+        assert!(String::from_utf8(output).unwrap().ends_with("Sec-WebSocket-Extensions: x-reverse\r\n\r\n"));
+        assert_eq!(events, vec![Event::Open]);
+        conn
+    }
+
+    #[test]
+    fn refuses_the_request_with_the_callers_reason() {
+        let (_, output, events) = server_with(Err("Invalid Sec-WebSocket-Extensions header: a;".into()));
+        let output = String::from_utf8(output).unwrap();
+        assert!(output.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(output.ends_with("\r\n\r\nInvalid Sec-WebSocket-Extensions header: a;"));
+        assert!(matches!(events.last(), Some(Event::Close { code: 1002, .. })));
+    }
+
+    #[test]
+    fn delivers_raw_messages_with_the_first_frames_bits() {
+        let mut conn = open_server();
+        // Text with RSV2, in two fragments, whose bytes are not UTF-8 until the
+        // caller's extension has run: the core must not judge them.
+        let mut input = masked_frame(0x21, KEY, b"\xa9\x82");
+        input.extend(masked_frame(0x80, KEY, b"\xe2"));
+        for cut in 0..=input.len() {
+            let mut conn = open_server();
+            conn.feed(&input[..cut]);
+            conn.feed(&input[cut..]);
+            assert_eq!(conn.drain_events(), vec![Event::RawMessage { text: true, rsv: RSV2, data: b"\xa9\x82\xe2".to_vec() }], "cut {cut}");
+        }
+        conn.feed(&masked_frame(0x82, KEY, b"\x01"));
+        assert_eq!(conn.drain_events(), vec![Event::RawMessage { text: false, rsv: 0, data: vec![1] }]);
+    }
+
+    #[test]
+    fn refuses_bits_no_extension_claimed_and_bits_on_continuations() {
+        for (input, error) in [
+            (masked_frame(0xc1, KEY, b"x"), ProtocolError::ReservedBits { rsv1: true, rsv2: false, rsv3: false }),
+            ([masked_frame(0x01, KEY, b"x"), masked_frame(0xa0, KEY, b"y")].concat(), ProtocolError::ReservedBits { rsv1: false, rsv2: true, rsv3: false }),
+            (masked_frame(0xa9, KEY, b""), ProtocolError::ReservedBits { rsv1: false, rsv2: true, rsv3: false }),
+        ] {
+            let mut conn = open_server();
+            conn.feed(&input);
+            let reason = error.to_string();
+            assert_eq!(conn.drain_events(), vec![Event::Error(error), close_event(1002, &reason)]);
+        }
+    }
+
+    #[test]
+    fn sends_frames_with_the_callers_bits_and_fails_with_its_code() {
+        let mut conn = open_server();
+        assert_eq!(conn.send_raw(true, RSV2, b"ih"), SendStatus::Written);
+        assert_eq!(conn.drain_output().unwrap(), hex("a1 02 69 68"));
+        conn.fail(1010, "x-reverse: broken".into());
+        let error = ProtocolError::Caller { code: 1010, reason: "x-reverse: broken".into() };
+        assert_eq!(conn.drain_events(), vec![Event::Error(error), close_event(1010, "x-reverse: broken")]);
+        conn.flush_close();
+        assert_eq!(conn.drain_output().unwrap(), server_close(1010, "x-reverse: broken"));
+        assert_eq!(conn.send_raw(true, 0, b"late"), SendStatus::Refused);
+    }
+
+    fn client(offer: Option<&str>) -> Connection {
+        let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
+        let mut conn = Connection::client_with_caller_extensions(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), offer.map(str::to_owned)).unwrap();
+        conn.start();
+        let request = String::from_utf8(conn.drain_output().unwrap()).unwrap();
+        match offer {
+            Some(offer) => assert!(request.contains(&format!("\r\nSec-WebSocket-Extensions: {offer}\r\n"))),
+            None => assert!(!request.contains("Sec-WebSocket-Extensions")),
+        }
+        conn
+    }
+
+    const RESPONSE: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: x-reverse\r\n\r\n";
+
+    #[test]
+    fn client_waits_for_the_caller_to_activate() {
+        let mut conn = client(Some("x-reverse"));
+        let mut input = RESPONSE.to_vec();
+        input.extend(hex("a1 02 69 68"));
+        conn.feed(&input[..input.len() - 1]);
+        assert_eq!(conn.drain_events(), vec![], "not open before the caller accepts the extensions");
+        assert!(conn.take_response().unwrap().get("sec-websocket-extensions").is_some());
+        conn.feed(&input[input.len() - 1..]);
+        conn.activate_extensions(RSV2);
+        assert_eq!(conn.drain_events(), vec![Event::Open, Event::RawMessage { text: true, rsv: RSV2, data: b"ih".to_vec() }]);
+    }
+
+    #[test]
+    fn client_handshake_fails_when_the_caller_rejects_the_answer() {
+        let mut conn = client(None);
+        conn.feed(RESPONSE);
+        let message = "Error during WebSocket handshake: Server sent an extension response for unknown extension \"x-reverse\"";
+        conn.fail(1002, message.into());
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::Caller { code: 1002, reason: message.into() }), close_event(1002, message)]);
+        assert_eq!(conn.drain_output(), None, "no close frame before the connection opened");
+        conn.activate_extensions(RSV2);
+        assert_eq!(conn.drain_events(), vec![]);
     }
 }

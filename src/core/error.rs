@@ -28,6 +28,8 @@ pub enum ProtocolError {
     InvalidCloseReason,
     /// A negotiated extension could not process a message, e.g. corrupt deflate data.
     Extension(String),
+    /// A failure found by the caller's own extensions, with the status code they chose.
+    Caller { code: u16, reason: String },
 }
 
 impl ProtocolError {
@@ -50,6 +52,7 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 => 1007,
             ProtocolError::Extension(_) => 1010,
             ProtocolError::MessageTooLarge => 1009,
+            ProtocolError::Caller { code, .. } => *code,
         }
     }
 }
@@ -61,7 +64,9 @@ fn bit(flag: bool) -> u8 {
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProtocolError::Handshake(message) | ProtocolError::Extension(message) => f.write_str(message),
+            ProtocolError::Handshake(message)
+            | ProtocolError::Extension(message)
+            | ProtocolError::Caller { reason: message, .. } => f.write_str(message),
             ProtocolError::ReservedBits { rsv1, rsv2, rsv3 } => write!(
                 f,
                 "One or more reserved bits are on: reserved1 = {}, reserved2 = {}, reserved3 = {}",

@@ -12,9 +12,9 @@ pub const MAX_CONTROL_PAYLOAD: usize = 125;
 pub const MAX_HEADER_BYTES: usize = 14;
 
 const FIN: u8 = 0x80;
-const RSV1: u8 = 0x40;
-const RSV2: u8 = 0x20;
-const RSV3: u8 = 0x10;
+pub const RSV1: u8 = 0x40;
+pub const RSV2: u8 = 0x20;
+pub const RSV3: u8 = 0x10;
 const MASK: u8 = 0x80;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,13 @@ pub struct FrameHeader {
     pub opcode: OpCode,
     pub mask: Option<[u8; 4]>,
     pub payload_len: u64,
+}
+
+impl FrameHeader {
+    /// The reserved bits as they sit in the first byte.
+    pub fn rsv(&self) -> u8 {
+        (if self.rsv1 { RSV1 } else { 0 }) | (if self.rsv2 { RSV2 } else { 0 }) | (if self.rsv3 { RSV3 } else { 0 })
+    }
 }
 
 /// Outcome of looking at the start of a buffer for a frame header.

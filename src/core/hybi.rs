@@ -35,6 +35,8 @@ use super::{Event, MaskSource, Role, State};
 /// so that a peer cannot make us allocate memory it never sends.
 const MAX_RESERVATION: u64 = 1 << 20;
 
+const RSV_BITS: u8 = frame::RSV1 | frame::RSV2 | frame::RSV3;
+
 enum Reader {
     Header { buf: [u8; MAX_HEADER_BYTES], len: usize },
     Payload { header: FrameHeader, received: u64 },
@@ -52,6 +54,8 @@ struct PartialMessage {
     text: bool,
     /// RSV1 on the first frame: the payload is deflate-compressed (RFC 7692).
     compressed: bool,
+    /// The first frame's reserved bits, for the caller's extensions.
+    rsv: u8,
     /// The message as delivered: inflated when compressed.
     data: Vec<u8>,
     /// Payload bytes received so far, for the declared-length check.
@@ -85,6 +89,10 @@ pub struct Hybi {
     /// Payload of the close frame we owe the peer, until `flush_close`.
     owed_close: Option<Vec<u8>>,
     deflate: Option<DeflateSession>,
+    /// Set when the caller runs the extensions itself: the reserved bits they claimed.
+    /// Messages are then delivered raw (`Event::RawMessage`) and UTF-8 is the caller's
+    /// to check after its extensions have run.
+    caller_rsv: Option<u8>,
     /// Unmasked compressed bytes on their way to the inflater.
     scratch: Vec<u8>,
     masks: Box<dyn MaskSource>,
@@ -104,6 +112,7 @@ impl Hybi {
             queued: Vec::new(),
             owed_close: None,
             deflate: None,
+            caller_rsv: None,
             scratch: Vec::new(),
             masks,
             out: Vec::new(),
@@ -127,6 +136,23 @@ impl Hybi {
             self.write_message(opcode, &payload);
         }
         self.events.push(Event::Open);
+    }
+
+    /// Completes the opening handshake for a caller that negotiated extensions itself
+    /// and runs them on whole messages; `rsv` holds the reserved bits they use
+    /// (RSV1 = 0x40, RSV2 = 0x20, RSV3 = 0x10). Frames are then sent with `send_raw`.
+    pub fn open_for_caller_extensions(&mut self, rsv: u8) {
+        if self.state != State::Connecting {
+            return;
+        }
+        self.caller_rsv = Some(rsv & RSV_BITS);
+        self.open(None);
+    }
+
+    /// Fails the connection for a reason found outside the core, such as an extension
+    /// that could not process a message: as a protocol error would, with `code`.
+    pub fn fail_with(&mut self, code: u16, reason: String) {
+        self.fail(ProtocolError::Caller { code, reason });
     }
 
     /// Ends the connection without a handshake, e.g. when the opening handshake failed.
@@ -210,13 +236,14 @@ impl Hybi {
         }
     }
 
-    /// RSV1 belongs to permessage-deflate once negotiated; `begin_frame` then checks
-    /// that it only marks the first frame of a data message.
+    /// RSV1 belongs to permessage-deflate once negotiated, or the bits the caller's
+    /// extensions claimed; `begin_frame` then checks that they only mark the first
+    /// frame of a data message.
     fn allowed_rsv(&self) -> u8 {
-        if self.deflate.is_some() {
-            0x40
-        } else {
-            0
+        match (&self.deflate, self.caller_rsv) {
+            (Some(_), _) => frame::RSV1,
+            (None, Some(rsv)) => rsv,
+            (None, None) => 0,
         }
     }
 
@@ -226,9 +253,10 @@ impl Hybi {
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
             _ => {}
         }
-        // RFC 7692 section 6: RSV1 marks a compressed message on its first frame only.
-        if header.rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
-            return Err(ProtocolError::ReservedBits { rsv1: true, rsv2: header.rsv2, rsv3: header.rsv3 });
+        // RFC 7692 section 6: RSV1 marks a compressed message on its first frame only;
+        // websocket-extensions holds every extension's bits to the same rule.
+        if header.rsv() != 0 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(ProtocolError::ReservedBits { rsv1: header.rsv1, rsv2: header.rsv2, rsv3: header.rsv3 });
         }
         let held = match (header.opcode, &self.message) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
@@ -252,10 +280,12 @@ impl Hybi {
                 }
             }
             None => {
+                let compressed = header.rsv1 && self.deflate.is_some();
                 self.message = Some(PartialMessage {
                     text: header.opcode == OpCode::Text,
-                    compressed: header.rsv1,
-                    data: Vec::with_capacity(if header.rsv1 { 0 } else { reserve }),
+                    compressed,
+                    rsv: header.rsv(),
+                    data: Vec::with_capacity(if compressed { 0 } else { reserve }),
                     wire_len: header.payload_len,
                     utf8: Utf8Validator::new(),
                 })
@@ -306,7 +336,7 @@ impl Hybi {
         } else {
             unmask_onto(&mut message.data, chunk, mask, offset);
         }
-        if message.text && !message.utf8.feed(message.data.get(start..).unwrap_or_default()) {
+        if message.text && self.caller_rsv.is_none() && !message.utf8.feed(message.data.get(start..).unwrap_or_default()) {
             return Err(ProtocolError::InvalidUtf8);
         }
         Ok(())
@@ -333,6 +363,10 @@ impl Hybi {
                     return;
                 }
                 if let Some(mut message) = self.message.take() {
+                    if self.caller_rsv.is_some() {
+                        let PartialMessage { text, rsv, data, .. } = message;
+                        return self.events.push(Event::RawMessage { text, rsv, data });
+                    }
                     if let Err(error) = self.finish_inflate(&mut message) {
                         return self.fail(error);
                     }
@@ -355,7 +389,7 @@ impl Hybi {
                 // order, after its replies to the messages before the ping.
                 let mut pong = Vec::new();
                 if self.state == State::Open {
-                    self.encode_frame(&mut pong, OpCode::Pong, false, &payload);
+                    self.encode_frame(&mut pong, OpCode::Pong, 0, &payload);
                 }
                 self.events.push(Event::Ping { payload, pong });
             }
@@ -407,6 +441,21 @@ impl Hybi {
         self.send_frame(opcode, payload)
     }
 
+    /// Sends one message as a single frame with the given reserved bits, for a caller
+    /// whose extensions have already transformed it (see `open_for_caller_extensions`).
+    /// Only sent while open: the caller's extensions exist only after the handshake.
+    pub fn send_raw(&mut self, text: bool, rsv: u8, payload: &[u8]) -> SendStatus {
+        let opcode = if text { OpCode::Text } else { OpCode::Binary };
+        let writable = self.state == State::Open || (self.state == State::Closed && self.owed_close.is_some());
+        if !writable {
+            return SendStatus::Refused;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        self.encode_frame(&mut out, opcode, rsv & RSV_BITS, payload);
+        self.out = out;
+        SendStatus::Written
+    }
+
     /// Sends a ping. Payloads over 125 bytes cannot be a control frame: refused.
     pub fn ping(&mut self, payload: &[u8]) -> SendStatus {
         if payload.len() > MAX_CONTROL_PAYLOAD {
@@ -438,7 +487,7 @@ impl Hybi {
     /// drained before `Event::Close` have been handled.
     pub fn flush_close(&mut self) {
         if let Some(payload) = self.owed_close.take() {
-            self.write_frame(OpCode::Close, false, &payload);
+            self.write_frame(OpCode::Close, 0, &payload);
         }
     }
 
@@ -450,7 +499,7 @@ impl Hybi {
         match self.state {
             State::Connecting => self.finish(code, reason.to_owned()),
             State::Open => {
-                self.write_frame(OpCode::Close, false, &close::encode_close_payload(code, reason));
+                self.write_frame(OpCode::Close, 0, &close::encode_close_payload(code, reason));
                 self.state = State::Closing;
             }
             State::Closing | State::Closed => {}
@@ -468,28 +517,36 @@ impl Hybi {
     /// permessage-deflate was negotiated (control frames never are, RFC 7692 section 6.1).
     fn write_message(&mut self, opcode: OpCode, payload: &[u8]) {
         let Some(deflate) = self.deflate.as_mut().filter(|_| !opcode.is_control()) else {
-            return self.write_frame(opcode, false, payload);
+            return self.write_frame(opcode, 0, payload);
         };
         let mut packed = Vec::new();
         match deflate.compressor.compress(payload, &mut packed) {
-            Ok(()) => self.write_frame(opcode, true, &packed),
+            Ok(()) => self.write_frame(opcode, frame::RSV1, &packed),
             Err(reason) => self.fail(ProtocolError::Extension(format!("permessage-deflate: {reason}"))),
         }
     }
 
-    fn write_frame(&mut self, opcode: OpCode, rsv1: bool, payload: &[u8]) {
+    fn write_frame(&mut self, opcode: OpCode, rsv: u8, payload: &[u8]) {
         let mut out = std::mem::take(&mut self.out);
-        self.encode_frame(&mut out, opcode, rsv1, payload);
+        self.encode_frame(&mut out, opcode, rsv, payload);
         self.out = out;
     }
 
     /// Appends one whole frame to `out`, masked with a fresh key on the client.
-    fn encode_frame(&mut self, out: &mut Vec<u8>, opcode: OpCode, rsv1: bool, payload: &[u8]) {
+    fn encode_frame(&mut self, out: &mut Vec<u8>, opcode: OpCode, rsv: u8, payload: &[u8]) {
         let mask = match self.role {
             Role::Client => Some(self.masks.next_key()),
             Role::Server => None,
         };
-        let header = FrameHeader { fin: true, rsv1, rsv2: false, rsv3: false, opcode, mask, payload_len: payload.len() as u64 };
+        let header = FrameHeader {
+            fin: true,
+            rsv1: rsv & frame::RSV1 != 0,
+            rsv2: rsv & frame::RSV2 != 0,
+            rsv3: rsv & frame::RSV3 != 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
         out.reserve(frame::header_len(header.payload_len, mask.is_some()) + payload.len());
         encode_header_into(&header, out);
         let start = out.len();

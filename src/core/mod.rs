@@ -60,6 +60,10 @@ pub enum Event {
     Open,
     /// A complete message; for text, `data` is validated UTF-8.
     Message { text: bool, data: Vec<u8> },
+    /// A complete message for the caller's own extensions (see
+    /// `Hybi::open_for_caller_extensions`): the payload as received, not yet decoded
+    /// or checked as UTF-8, and the reserved bits of its first frame (RSV1 = 0x40).
+    RawMessage { text: bool, rsv: u8, data: Vec<u8> },
     /// A ping, with the pong that answers it (empty when none is owed, e.g. while
     /// closing). The caller writes `pong` when it handles this event, so that replies
     /// to earlier messages go out first, in arrival order.

@@ -10,13 +10,14 @@
 //! threads independent.
 //!
 //! zlib cannot make raw deflate streams with an 8-bit window; as permessage-deflate does,
-//! 8 is served with 9 (`MIN_WINDOW_BITS`). The `memLevel` and `strategy` options are
-//! checked but not applied: the flate2 API has no knob for them, and they change only
-//! speed and ratio, never what a peer can decode.
+//! 8 is served with 9 (`MIN_WINDOW_BITS`). Compression goes through zlib directly
+//! (`zlib.rs`) so that `memLevel` and `strategy` apply as they do in permessage-deflate.
 
 use std::cell::RefCell;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
+
+use super::zlib::RawDeflate;
 
 const MIN_WINDOW_BITS: u8 = 9;
 const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -24,6 +25,12 @@ const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// that inflates hugely is stopped at the limit without allocating past it.
 const INFLATE_STEP: usize = 64 * 1024;
 const DEFAULT_LEVEL: u32 = 6;
+/// zlib's defaults, as Node's zlib and flate2 use them.
+const DEFAULT_MEM_LEVEL: u32 = 8;
+const DEFAULT_STRATEGY: u32 = 0;
+
+/// What a compressor state was made with; pooled states are shared only between equals.
+type CompressorKey = (u32, u8, u32, u32);
 
 fn clamp_bits(bits: u8) -> u8 {
     bits.clamp(MIN_WINDOW_BITS, 15)
@@ -34,7 +41,7 @@ fn clamp_bits(bits: u8) -> u8 {
 const POOL_LIMIT: usize = 8;
 
 thread_local! {
-    static SPARE_COMPRESSORS: RefCell<Vec<((u32, u8), Compress)>> = const { RefCell::new(Vec::new()) };
+    static SPARE_COMPRESSORS: RefCell<Vec<(CompressorKey, RawDeflate)>> = const { RefCell::new(Vec::new()) };
     static SPARE_DECOMPRESSORS: RefCell<Vec<(u8, Decompress)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -51,27 +58,41 @@ fn put_spare<K, T>(pool: &RefCell<Vec<(K, T)>>, key: K, state: T) {
     }
 }
 
+/// zlib's tuning knobs beyond the window: permessage-deflate's `level`, `memLevel`
+/// and `strategy` options (`None` for zlib's defaults).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tuning {
+    pub level: Option<u32>,
+    pub mem_level: Option<u32>,
+    pub strategy: Option<u32>,
+}
+
 pub struct Compressor {
-    level: u32,
-    window_bits: u8,
+    key: CompressorKey,
     context_takeover: bool,
-    state: Option<Compress>,
+    state: Option<RawDeflate>,
 }
 
 impl Compressor {
-    pub fn new(level: Option<u32>, window_bits: u8, context_takeover: bool) -> Self {
-        Compressor { level: level.unwrap_or(DEFAULT_LEVEL).min(9), window_bits: clamp_bits(window_bits), context_takeover, state: None }
+    pub fn new(tuning: Tuning, window_bits: u8, context_takeover: bool) -> Self {
+        let key = (
+            tuning.level.unwrap_or(DEFAULT_LEVEL).min(9),
+            clamp_bits(window_bits),
+            tuning.mem_level.unwrap_or(DEFAULT_MEM_LEVEL).clamp(1, 9),
+            tuning.strategy.unwrap_or(DEFAULT_STRATEGY).min(4),
+        );
+        Compressor { key, context_takeover, state: None }
     }
 
     /// Compresses one whole message into `out` (appended).
     pub fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-        let key = (self.level, self.window_bits);
+        let key = self.key;
         let mut state = match self.state.take() {
             Some(state) => state,
-            None => (!self.context_takeover)
-                .then(|| SPARE_COMPRESSORS.with(|pool| take_spare(pool, &key)))
-                .flatten()
-                .unwrap_or_else(|| Compress::new_with_window_bits(Compression::new(key.0), false, key.1)),
+            None => match (!self.context_takeover).then(|| SPARE_COMPRESSORS.with(|pool| take_spare(pool, &key))).flatten() {
+                Some(state) => state,
+                None => RawDeflate::new(key.0, key.1, key.2, key.3)?,
+            },
         };
         // On error the state is dropped: it may be mid-stream.
         Self::compress_with(&mut state, input, out)?;
@@ -84,23 +105,18 @@ impl Compressor {
         Ok(())
     }
 
-    fn compress_with(state: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    fn compress_with(state: &mut RawDeflate, input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         let start = out.len();
-        let mut consumed = 0usize;
-        loop {
-            out.reserve((input.len() - consumed) / 2 + 64);
-            let before = state.total_in();
-            let rest = input.get(consumed..).unwrap_or_default();
-            state.compress_vec(rest, out, FlushCompress::Sync).map_err(|e| e.to_string())?;
-            consumed += usize::try_from(state.total_in() - before).unwrap_or(0);
-            // The flush is complete once all input is in and zlib stopped short of the
-            // space it had.
-            if consumed >= input.len() && out.len() < out.capacity() {
-                break;
-            }
-        }
+        state.compress_sync(input, out)?;
         if out.len() >= start + TRAILER.len() && out.ends_with(&TRAILER) {
             out.truncate(out.len() - TRAILER.len());
+        }
+        // zlib writes nothing for an empty flush right after another flush, but an
+        // empty payload would leave the receiver inflating its bare trailer, which is
+        // not a block. One zero byte is an empty stored block once the receiver
+        // appends the trailer (RFC 7692 section 7.2.3.6).
+        if out.len() == start {
+            out.push(0x00);
         }
         Ok(())
     }
@@ -123,16 +139,24 @@ pub struct Decompressor {
     window_bits: u8,
     context_takeover: bool,
     state: Option<Decompress>,
+    /// A block with BFINAL set ended the message's DEFLATE stream. What follows in the
+    /// message is not DEFLATE data (RFC 7692 section 7.2.3.4: at most the trailer) and
+    /// is ignored, in whichever read it arrives, so that the result never depends on
+    /// how the message was split.
+    stream_ended: bool,
 }
 
 impl Decompressor {
     pub fn new(window_bits: u8, context_takeover: bool) -> Self {
-        Decompressor { window_bits: clamp_bits(window_bits), context_takeover, state: None }
+        Decompressor { window_bits: clamp_bits(window_bits), context_takeover, state: None, stream_ended: false }
     }
 
     /// Inflates the next piece of a compressed message onto `out`, never letting `out`
     /// grow past `limit` bytes.
     pub fn inflate(&mut self, input: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
+        if self.stream_ended {
+            return Ok(());
+        }
         let bits = self.window_bits;
         let takeover = self.context_takeover;
         let state = self.state.get_or_insert_with(|| {
@@ -162,6 +186,7 @@ impl Decompressor {
             if status == Status::StreamEnd {
                 // A final block ends the stream: the next message starts a new one.
                 self.state = None;
+                self.stream_ended = true;
                 return Ok(());
             }
             let done = consumed >= input.len() && produced < step;
@@ -175,6 +200,7 @@ impl Decompressor {
     /// back to the pool when takeover is off (or drops it after an error).
     pub fn finish_message(&mut self, out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
         let result = if self.state.is_some() { self.inflate(&TRAILER, out, limit) } else { Ok(()) };
+        self.stream_ended = false;
         if result.is_err() {
             self.state = None;
         } else if !self.context_takeover {
@@ -210,7 +236,7 @@ mod tests {
         fn hello_compressed() {
             // 7.2.3.1: "Hello" as one compressed frame.
             let mut out = Vec::new();
-            Compressor::new(None, 15, false).compress(b"Hello", &mut out).unwrap();
+            Compressor::new(Tuning::default(), 15, false).compress(b"Hello", &mut out).unwrap();
             assert_eq!(out, hex("f2 48 cd c9 c9 07 00"));
             assert_eq!(inflate_all(&mut Decompressor::new(15, false), &out, 100).unwrap(), b"Hello");
         }
@@ -218,7 +244,7 @@ mod tests {
         #[test]
         fn shared_window_makes_second_message_shorter() {
             // 7.2.3.2: with context takeover the second "Hello" refers back to the first.
-            let mut c = Compressor::new(None, 15, true);
+            let mut c = Compressor::new(Tuning::default(), 15, true);
             let (mut first, mut second) = (Vec::new(), Vec::new());
             c.compress(b"Hello", &mut first).unwrap();
             c.compress(b"Hello", &mut second).unwrap();
@@ -230,8 +256,24 @@ mod tests {
         }
 
         #[test]
+        fn empty_message_is_an_empty_stored_block_even_after_a_flush() {
+            // 7.2.3.6: an empty message compresses to 0x00; zlib alone writes nothing
+            // when the previous message already ended with a flush.
+            let mut c = Compressor::new(Tuning::default(), 15, true);
+            let mut d = Decompressor::new(15, true);
+            for message in [&b"Hello"[..], b"", b"", b"Hello again, Hello"] {
+                let mut packed = Vec::new();
+                c.compress(message, &mut packed).unwrap();
+                if message.is_empty() {
+                    assert_eq!(packed, [0x00]);
+                }
+                assert_eq!(inflate_all(&mut d, &packed, 100).unwrap(), message);
+            }
+        }
+
+        #[test]
         fn no_context_takeover_repeats_the_bytes_and_frees_state() {
-            let mut c = Compressor::new(None, 15, false);
+            let mut c = Compressor::new(Tuning::default(), 15, false);
             let (mut first, mut second) = (Vec::new(), Vec::new());
             c.compress(b"Hello", &mut first).unwrap();
             assert!(!c.is_allocated());
@@ -252,7 +294,7 @@ mod tests {
             assert_eq!(inflate_all(&mut d, &hex("f3 48 cd c9 c9 07 00 00"), 100).unwrap(), b"Hello");
             // 7.2.3.6: an empty message is the single byte 00.
             let mut empty = Vec::new();
-            Compressor::new(None, 15, false).compress(b"", &mut empty).unwrap();
+            Compressor::new(Tuning::default(), 15, false).compress(b"", &mut empty).unwrap();
             assert_eq!(empty, hex("00"));
             assert_eq!(inflate_all(&mut Decompressor::new(15, false), &empty, 0).unwrap(), b"");
         }
@@ -261,7 +303,7 @@ mod tests {
         fn eight_bit_window_round_trips() {
             let text: Vec<u8> = b"abcdefghij".iter().cycle().take(5000).copied().collect();
             let mut out = Vec::new();
-            Compressor::new(Some(9), 8, true).compress(&text, &mut out).unwrap();
+            Compressor::new(Tuning { level: Some(9), ..Tuning::default() }, 8, true).compress(&text, &mut out).unwrap();
             assert!(out.len() < text.len() / 10);
             assert_eq!(inflate_all(&mut Decompressor::new(8, true), &out, 10_000).unwrap(), text);
         }
@@ -269,8 +311,8 @@ mod tests {
 
     #[test]
     fn pooled_states_give_every_connection_a_fresh_context() {
-        let mut first = Compressor::new(None, 15, false);
-        let mut second = Compressor::new(None, 15, false);
+        let mut first = Compressor::new(Tuning::default(), 15, false);
+        let mut second = Compressor::new(Tuning::default(), 15, false);
         let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
         first.compress(b"Hello Hello Hello", &mut a).unwrap();
         second.compress(b"Hello Hello Hello", &mut b).unwrap();
@@ -288,7 +330,7 @@ mod tests {
     fn stops_a_deflate_bomb_at_the_limit() {
         let zeros = vec![0u8; 8 << 20];
         let mut bomb = Vec::new();
-        Compressor::new(Some(9), 15, false).compress(&zeros, &mut bomb).unwrap();
+        Compressor::new(Tuning { level: Some(9), ..Tuning::default() }, 15, false).compress(&zeros, &mut bomb).unwrap();
         assert!(bomb.len() < 16 * 1024);
         let mut d = Decompressor::new(15, false);
         let mut out = Vec::new();
@@ -300,7 +342,7 @@ mod tests {
     fn exactly_the_limit_is_allowed() {
         let data = vec![7u8; 1000];
         let mut packed = Vec::new();
-        Compressor::new(None, 15, false).compress(&data, &mut packed).unwrap();
+        Compressor::new(Tuning::default(), 15, false).compress(&data, &mut packed).unwrap();
         assert_eq!(inflate_all(&mut Decompressor::new(15, false), &packed, 1000).unwrap(), data);
         assert_eq!(inflate_all(&mut Decompressor::new(15, false), &packed, 999), Err(InflateError::TooLarge));
     }
@@ -312,10 +354,51 @@ mod tests {
     }
 
     #[test]
+    fn bytes_after_a_final_block_are_ignored_in_any_read() {
+        // "P" in a fixed-Huffman block with BFINAL set, then bytes that would be an
+        // invalid stored block if read as the start of a new stream.
+        let message = hex("0b 00 00 18 7e cd 89 6f");
+        for cut in 0..=message.len() {
+            let mut d = Decompressor::new(15, true);
+            let mut out = Vec::new();
+            d.inflate(&message[..cut], &mut out, 100).unwrap();
+            d.inflate(&message[cut..], &mut out, 100).unwrap();
+            d.finish_message(&mut out, 100).unwrap();
+            assert_eq!(out, b"P", "cut {cut}");
+            // The next message starts a stream of its own.
+            assert_eq!(inflate_all(&mut d, &hex("f2 48 cd c9 c9 07 00"), 100).unwrap(), b"Hello", "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn mem_level_and_strategy_reach_zlib() {
+        let text = b"abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc".repeat(50);
+        let packed = |tuning: Tuning| {
+            let mut out = Vec::new();
+            Compressor::new(tuning, 15, false).compress(&text, &mut out).unwrap();
+            assert_eq!(inflate_all(&mut Decompressor::new(15, false), &out, 1 << 20).unwrap(), text);
+            out
+        };
+        let default = packed(Tuning::default());
+        // Z_HUFFMAN_ONLY (2) finds no repeats: far larger than the default.
+        let huffman = packed(Tuning { strategy: Some(2), ..Tuning::default() });
+        assert!(huffman.len() > default.len() * 10, "{} vs {}", huffman.len(), default.len());
+        // memLevel sizes zlib's hash table: on varied input a tiny one finds other matches.
+        let varied: Vec<u8> = (0..60_000u32).map(|i| b"the quick brown fox jumps over the lazy dog"[(i * i % 43) as usize]).collect();
+        let pack_varied = |mem_level| {
+            let mut out = Vec::new();
+            Compressor::new(Tuning { mem_level: Some(mem_level), ..Tuning::default() }, 15, false).compress(&varied, &mut out).unwrap();
+            assert_eq!(inflate_all(&mut Decompressor::new(15, false), &out, 1 << 20).unwrap(), varied);
+            out
+        };
+        assert_ne!(pack_varied(1), pack_varied(9));
+    }
+
+    #[test]
     fn inflates_in_pieces() {
         let text: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
         let mut packed = Vec::new();
-        Compressor::new(None, 15, false).compress(&text, &mut packed).unwrap();
+        Compressor::new(Tuning::default(), 15, false).compress(&text, &mut packed).unwrap();
         for cut in [0, 1, packed.len() / 2, packed.len() - 1] {
             let mut d = Decompressor::new(15, false);
             let mut out = Vec::new();

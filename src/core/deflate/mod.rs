@@ -3,8 +3,9 @@
 
 pub mod codec;
 pub mod params;
+mod zlib;
 
-pub use codec::{Compressor, Decompressor, InflateError};
+pub use codec::{Compressor, Decompressor, InflateError, Tuning};
 pub use params::{DeflateConfig, Negotiated, EXTENSION_NAME};
 
 /// Both directions' codecs for one connection, built from the negotiated parameters.
@@ -17,7 +18,11 @@ pub struct DeflateSession {
 impl DeflateSession {
     pub fn new(config: &DeflateConfig, negotiated: Negotiated) -> Self {
         DeflateSession {
-            compressor: Compressor::new(config.level, negotiated.own_window_bits, negotiated.own_context_takeover),
+            compressor: Compressor::new(
+                Tuning { level: config.level, mem_level: config.mem_level, strategy: config.strategy },
+                negotiated.own_window_bits,
+                negotiated.own_context_takeover,
+            ),
             decompressor: Decompressor::new(negotiated.peer_window_bits, negotiated.peer_context_takeover),
         }
     }

@@ -27,11 +27,21 @@ pub struct ClientTarget {
 
 pub const HANDSHAKE_ERROR_PREFIX: &str = "Error during WebSocket handshake: ";
 
+/// Who offers and activates a client connection's extensions.
+#[derive(Debug, Clone)]
+pub enum ClientExtensions {
+    /// The core: permessage-deflate, when configured.
+    Native(Option<DeflateConfig>),
+    /// The caller, which runs its own extensions: the Sec-WebSocket-Extensions offer
+    /// to send. The caller then checks the server's answer itself.
+    Caller(Option<String>),
+}
+
 #[derive(Debug)]
 pub struct ClientHandshake {
     accept: String,
     protocols: Vec<String>,
-    deflate: Option<DeflateConfig>,
+    extensions: ClientExtensions,
     request: Vec<u8>,
 }
 
@@ -43,9 +53,8 @@ pub struct Agreed {
 }
 
 impl ClientHandshake {
-    /// `nonce` is the 16 random bytes of Sec-WebSocket-Key; `deflate`, when given, is
-    /// offered as permessage-deflate.
-    pub fn new(target: &ClientTarget, nonce: [u8; 16], deflate: Option<DeflateConfig>) -> Result<Self, UsageError> {
+    /// `nonce` is the 16 random bytes of Sec-WebSocket-Key.
+    pub fn new(target: &ClientTarget, nonce: [u8; 16], extensions: ClientExtensions) -> Result<Self, UsageError> {
         let key = base64::engine::general_purpose::STANDARD.encode(nonce);
         // websocket-driver's order: its own headers first, then the `headers` option,
         // which cannot replace them (the first header of a name wins).
@@ -64,8 +73,12 @@ impl ClientHandshake {
         for (name, value) in &target.headers {
             headers.set(name, value)?;
         }
-        if let Some(config) = &deflate {
-            headers.set("Sec-WebSocket-Extensions", &params::client_offer(config))?;
+        let offer = match &extensions {
+            ClientExtensions::Native(deflate) => deflate.as_ref().map(params::client_offer),
+            ClientExtensions::Caller(offer) => offer.clone(),
+        };
+        if let Some(offer) = offer.filter(|o| !o.is_empty()) {
+            headers.set("Sec-WebSocket-Extensions", &offer)?;
         }
         if target.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(UsageError::InvalidHeader("request path".to_owned()));
@@ -73,7 +86,7 @@ impl ClientHandshake {
         let mut request = format!("GET {} HTTP/1.1\r\n", target.path).into_bytes();
         headers.write_into(&mut request);
         request.extend_from_slice(b"\r\n");
-        Ok(ClientHandshake { accept: accept_key(&key), protocols: target.protocols.clone(), deflate, request })
+        Ok(ClientHandshake { accept: accept_key(&key), protocols: target.protocols.clone(), extensions, request })
     }
 
     pub fn request(&self) -> &[u8] {
@@ -113,20 +126,20 @@ impl ClientHandshake {
             chosen if self.protocols.iter().any(|p| p == chosen) => Some(chosen.to_owned()),
             _ => return Err("Sec-WebSocket-Protocol mismatch".to_owned()),
         };
-        let deflate = match head.get("sec-websocket-extensions") {
-            None => None,
-            Some(header) => self.activate(header)?,
+        let deflate = match (&self.extensions, head.get("sec-websocket-extensions")) {
+            (ClientExtensions::Native(config), Some(header)) => self.activate(config.as_ref(), header)?,
+            _ => None,
         };
         Ok(Agreed { protocol, deflate })
     }
 
     /// websocket-extensions' `activate`: every response must name an extension we
     /// offered, at most once per RSV bit, with parameters its offer allows.
-    fn activate(&self, header: &str) -> Result<Option<Negotiated>, String> {
+    fn activate(&self, deflate: Option<&DeflateConfig>, header: &str) -> Result<Option<Negotiated>, String> {
         let responses = extensions::parse(header).ok_or_else(|| extensions::invalid_header_message(header))?;
         let mut negotiated = None;
         for response in &responses {
-            let config = match &self.deflate {
+            let config = match deflate {
                 Some(config) if response.name == EXTENSION_NAME => config,
                 _ => return Err(format!("Server sent an extension response for unknown extension \"{}\"", response.name)),
             };
@@ -169,7 +182,7 @@ mod tests {
 
     #[test]
     fn writes_rfc_example_request() {
-        let handshake = ClientHandshake::new(&target(), NONCE, None).unwrap();
+        let handshake = ClientHandshake::new(&target(), NONCE, ClientExtensions::Native(None)).unwrap();
         assert_eq!(
             String::from_utf8(handshake.request().to_vec()).unwrap(),
             "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n"
@@ -181,14 +194,14 @@ mod tests {
         let mut t = target();
         t.headers = vec![("Origin".into(), "http://example.com".into()), ("Upgrade".into(), "h2c".into())];
         t.authorization = Some("Basic dTpw".into());
-        let text = String::from_utf8(ClientHandshake::new(&t, NONCE, None).unwrap().request().to_vec()).unwrap();
+        let text = String::from_utf8(ClientHandshake::new(&t, NONCE, ClientExtensions::Native(None)).unwrap().request().to_vec()).unwrap();
         assert!(text.ends_with("Sec-WebSocket-Protocol: chat, superchat\r\nAuthorization: Basic dTpw\r\nOrigin: http://example.com\r\n\r\n"));
         assert!(!text.contains("h2c"));
     }
 
     #[test]
     fn accepts_valid_response_and_keep_alive_upgrade_connection() {
-        let handshake = ClientHandshake::new(&target(), NONCE, None).unwrap();
+        let handshake = ClientHandshake::new(&target(), NONCE, ClientExtensions::Native(None)).unwrap();
         let agreed = |protocol: Option<&str>| Ok(Agreed { protocol: protocol.map(str::to_owned), deflate: None });
         assert_eq!(handshake.validate(&response(&[])), agreed(None));
         assert_eq!(handshake.validate(&response(&[("connection", "keep-alive, Upgrade")])), agreed(None));
@@ -197,7 +210,7 @@ mod tests {
 
     #[test]
     fn refuses_invalid_responses_with_driver_messages() {
-        let handshake = ClientHandshake::new(&target(), NONCE, None).unwrap();
+        let handshake = ClientHandshake::new(&target(), NONCE, ClientExtensions::Native(None)).unwrap();
         let cases: Vec<(ResponseHead, &str)> = vec![
             (ResponseHead { status: 404, headers: vec![] }, "Unexpected response code: 404"),
             (response(&[("upgrade", "")]), "'Upgrade' header is missing"),
@@ -216,7 +229,7 @@ mod tests {
 
     #[test]
     fn offers_and_activates_permessage_deflate() {
-        let handshake = ClientHandshake::new(&target(), NONCE, Some(DeflateConfig::default())).unwrap();
+        let handshake = ClientHandshake::new(&target(), NONCE, ClientExtensions::Native(Some(DeflateConfig::default()))).unwrap();
         assert!(String::from_utf8(handshake.request().to_vec()).unwrap().ends_with("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"));
         let agreed = handshake.validate(&response(&[("sec-websocket-extensions", "permessage-deflate; client_max_window_bits=12")])).unwrap();
         assert_eq!(agreed.deflate.map(|n| n.own_window_bits), Some(12));
@@ -234,9 +247,9 @@ mod tests {
     fn refuses_header_injection_in_options() {
         let mut t = target();
         t.headers = vec![("X".into(), "1\r\nEvil: 1".into())];
-        assert!(ClientHandshake::new(&t, NONCE, None).is_err());
+        assert!(ClientHandshake::new(&t, NONCE, ClientExtensions::Native(None)).is_err());
         let mut t = target();
         t.path = "/a b".into();
-        assert!(ClientHandshake::new(&t, NONCE, None).is_err());
+        assert!(ClientHandshake::new(&t, NONCE, ClientExtensions::Native(None)).is_err());
     }
 }

@@ -43,15 +43,30 @@ pub fn select_protocol(offered: Option<&str>, supported: &[String]) -> Option<St
         .map(str::to_owned)
 }
 
+/// Who answers a server connection's extension offers.
+#[derive(Debug, Clone, Copy)]
+pub enum ServerExtensions<'a> {
+    /// The core: permessage-deflate, when the server offers it.
+    Native(Option<&'a DeflateConfig>),
+    /// The caller, which negotiated its own extensions: the Sec-WebSocket-Extensions
+    /// response to send (if any), or the reason to refuse the request.
+    Caller(&'a Result<Option<String>, String>),
+}
+
 /// Runs the handshake. `custom` holds the `headers` option, already validated; they
-/// come first in the response, as websocket-driver writes them. `deflate` is the
-/// permessage-deflate configuration, when the server offers it.
-pub fn respond(request: &UpgradeRequest, protocols: &[String], custom: &HeaderList, deflate: Option<&DeflateConfig>) -> Outcome {
+/// come first in the response, as websocket-driver writes them.
+pub fn respond(request: &UpgradeRequest, protocols: &[String], custom: &HeaderList, extensions: ServerExtensions) -> Outcome {
     match check(request) {
         Err(refusal) => refuse(refusal),
         Ok((key, offers)) => {
             let protocol = select_protocol(request.headers.get("sec-websocket-protocol").as_deref(), protocols);
-            let accepted = deflate.and_then(|config| params::server_accept(config, &offers));
+            let accepted = match extensions {
+                ServerExtensions::Native(deflate) => deflate
+                    .and_then(|config| params::server_accept(config, &offers))
+                    .map(|(negotiated, header)| (Some(negotiated), header)),
+                ServerExtensions::Caller(Err(message)) => return refuse(Refusal::plain(message.clone())),
+                ServerExtensions::Caller(Ok(header)) => header.clone().map(|header| (None, header)),
+            };
             let mut headers = custom.clone();
             // The names and values below are constants or base64 and protocol tokens the
             // client sent; none can fail the header check, but never write one that did.
@@ -66,7 +81,7 @@ pub fn respond(request: &UpgradeRequest, protocols: &[String], custom: &HeaderLi
             let mut response = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
             headers.write_into(&mut response);
             response.extend_from_slice(b"\r\n");
-            Outcome::Accepted { response, protocol, deflate: accepted.map(|(negotiated, _)| negotiated) }
+            Outcome::Accepted { response, protocol, deflate: accepted.and_then(|(negotiated, _)| negotiated) }
         }
     }
 }
@@ -153,7 +168,7 @@ mod tests {
 
     #[test]
     fn accepts_rfc_example_request() {
-        let outcome = respond(&request(&[]), &[], &HeaderList::default(), None);
+        let outcome = respond(&request(&[]), &[], &HeaderList::default(), ServerExtensions::Native(None));
         let expected = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
         assert_eq!(outcome, Outcome::Accepted { response: expected.as_bytes().to_vec(), protocol: None, deflate: None });
     }
@@ -162,14 +177,14 @@ mod tests {
     fn custom_headers_come_first() {
         let mut custom = HeaderList::default();
         custom.set("X-Powered-By", "native").unwrap();
-        let Outcome::Accepted { response, .. } = respond(&request(&[]), &[], &custom, None) else { panic!() };
+        let Outcome::Accepted { response, .. } = respond(&request(&[]), &[], &custom, ServerExtensions::Native(None)) else { panic!() };
         assert!(String::from_utf8(response).unwrap().starts_with("HTTP/1.1 101 Switching Protocols\r\nX-Powered-By: native\r\nUpgrade"));
     }
 
     #[test]
     fn selects_first_offered_protocol_the_server_supports() {
         let supported = vec!["amqp".to_owned(), "irc".to_owned()];
-        let Outcome::Accepted { response, protocol, .. } = respond(&request(&[("Sec-WebSocket-Protocol", "xmpp, irc, amqp")]), &supported, &HeaderList::default(), None) else { panic!() };
+        let Outcome::Accepted { response, protocol, .. } = respond(&request(&[("Sec-WebSocket-Protocol", "xmpp, irc, amqp")]), &supported, &HeaderList::default(), ServerExtensions::Native(None)) else { panic!() };
         assert_eq!(protocol.as_deref(), Some("irc"));
         assert!(String::from_utf8(response).unwrap().contains("Sec-WebSocket-Protocol: irc\r\n"));
         assert_eq!(select_protocol(Some("xmpp"), &supported), None);
@@ -178,17 +193,17 @@ mod tests {
 
     #[test]
     fn refuses_non_websocket_request() {
-        let (response, message) = refused_with(respond(&request(&[("Upgrade", "h2c")]), &[], &HeaderList::default(), None));
+        let (response, message) = refused_with(respond(&request(&[("Upgrade", "h2c")]), &[], &HeaderList::default(), ServerExtensions::Native(None)));
         assert_eq!(message, "Not a WebSocket request");
         assert_eq!(response, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n\r\nNot a WebSocket request");
     }
 
     #[test]
     fn refuses_unsupported_version_and_advertises_13() {
-        let (response, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "8")]), &[], &HeaderList::default(), None));
+        let (response, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "8")]), &[], &HeaderList::default(), ServerExtensions::Native(None)));
         assert_eq!(message, "Unsupported WebSocket version: 8");
         assert!(response.contains("\r\nSec-WebSocket-Version: 13\r\n\r\n"));
-        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "")]), &[], &HeaderList::default(), None));
+        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Version", "")]), &[], &HeaderList::default(), ServerExtensions::Native(None)));
         assert_eq!(message, "Unsupported WebSocket version: undefined");
     }
 
@@ -196,25 +211,25 @@ mod tests {
     fn negotiates_permessage_deflate_after_the_protocol() {
         let config = DeflateConfig::default();
         let request = request(&[("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"), ("Sec-WebSocket-Protocol", "chat")]);
-        let Outcome::Accepted { response, deflate, .. } = respond(&request, &["chat".to_owned()], &HeaderList::default(), Some(&config)) else { panic!() };
+        let Outcome::Accepted { response, deflate, .. } = respond(&request, &["chat".to_owned()], &HeaderList::default(), ServerExtensions::Native(Some(&config))) else { panic!() };
         assert!(String::from_utf8(response).unwrap().ends_with("Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"));
         assert!(deflate.is_some());
-        let Outcome::Accepted { deflate, .. } = respond(&request, &[], &HeaderList::default(), None) else { panic!() };
+        let Outcome::Accepted { deflate, .. } = respond(&request, &[], &HeaderList::default(), ServerExtensions::Native(None)) else { panic!() };
         assert_eq!(deflate, None, "not offered by the server");
     }
 
     #[test]
     fn refuses_malformed_extensions_header() {
-        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Extensions", "permessage-deflate; x=")]), &[], &HeaderList::default(), None));
+        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Extensions", "permessage-deflate; x=")]), &[], &HeaderList::default(), ServerExtensions::Native(None)));
         assert_eq!(message, "Invalid Sec-WebSocket-Extensions header: permessage-deflate; x=");
     }
 
     #[test]
     fn refuses_missing_or_malformed_key() {
-        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", "")]), &[], &HeaderList::default(), None));
+        let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", "")]), &[], &HeaderList::default(), ServerExtensions::Native(None)));
         assert_eq!(message, "Missing handshake request header: Sec-WebSocket-Key");
         for bad in ["abc", "AAAAAAAAAAAAAAAAAAAA", "dGhlIHNhbXBsZSBub25j", "dGhlIHNhbXBsZSBub25jZQ==, dGhlIHNhbXBsZSBub25jZQ=="] {
-            let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", bad)]), &[], &HeaderList::default(), None));
+            let (_, message) = refused_with(respond(&request(&[("Sec-WebSocket-Key", bad)]), &[], &HeaderList::default(), ServerExtensions::Native(None)));
             assert!(message.starts_with("Invalid Sec-WebSocket-Key header"), "{bad}");
         }
     }
