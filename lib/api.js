@@ -12,6 +12,7 @@
 // this file owns readyState as the WebSocket API defines it, the ping-callback map,
 // the ping and close timers, and tearing down the TCP connection.
 
+const crypto = require('crypto')
 const { Stream } = require('stream')
 const native = require('./native')
 const Event = require('./event')
@@ -45,6 +46,16 @@ const ERROR_CODES = {
 // napi leaves absent fields undefined; faye's events carry null.
 function nullable (value) {
   return value === undefined ? null : value
+}
+
+// A close frame with status 1011 and reason "Internal error", masked when `masked`
+// (clients mask every frame, RFC 6455 section 5.3).
+function internalErrorFrame (masked) {
+  const payload = Buffer.concat([Buffer.from([0x03, 0xf3]), Buffer.from('Internal error')])
+  if (!masked) return Buffer.concat([Buffer.from([0x88, payload.length]), payload])
+  const key = crypto.randomBytes(4)
+  for (let i = 0; i < payload.length; i++) payload[i] ^= key[i % 4]
+  return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), key, payload])
 }
 
 class API extends Stream {
@@ -203,7 +214,10 @@ class API extends Stream {
     try {
       return fn()
     } catch (error) {
+      const open = this.readyState === OPEN
       this._emitError('Internal error: ' + error.message)
+      // The native state may be inconsistent now: the close frame is built here.
+      if (open && this.version === 'hybi-13') this._write(internalErrorFrame(this._masksFrames))
       this._beginClose('Internal error', 1011)
       return null
     }

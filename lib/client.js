@@ -160,4 +160,7 @@ class Client extends API {
   }
 }
 
+// Clients mask every frame they send, including one built in JavaScript.
+Client.prototype._masksFrames = true
+
 module.exports = Client

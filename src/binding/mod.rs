@@ -4,6 +4,7 @@
 mod batch;
 mod connection;
 mod extensions;
+mod probe;
 mod proxy;
 mod random;
 mod sse;
