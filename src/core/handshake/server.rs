@@ -233,4 +233,16 @@ mod tests {
             assert!(message.starts_with("Invalid Sec-WebSocket-Key header"), "{bad}");
         }
     }
+
+    #[test]
+    fn hostile_protocol_header_is_handled_in_linear_time() {
+        // CVE-2021-32640: `b` + many spaces + `x` made ws's protocol regex backtrack.
+        let header = format!("b{}x", " ".repeat(1_000_000));
+        let started = std::time::Instant::now();
+        let supported = ["b".to_owned()];
+        let outcome = respond(&request(&[("Sec-WebSocket-Protocol", &header)]), &supported, &HeaderList::default(), ServerExtensions::Native(None));
+        assert!(matches!(outcome, Outcome::Accepted { protocol: None, .. }));
+        assert_eq!(select_protocol(Some(&format!("b,{}x", " ".repeat(1_000_000))), &supported), Some("b".to_owned()));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+    }
 }
