@@ -18,7 +18,8 @@ declare namespace WebSocket {
     [key: string]: any
   }
 
-  interface Options {
+  /** Options of both the server-side socket and the client. */
+  interface CommonOptions {
     /** websocket-extensions compatible extensions. */
     extensions?: Extension[]
     /** Extra HTTP headers for the handshake. Values containing CR, LF or NUL are refused. */
@@ -27,6 +28,16 @@ declare namespace WebSocket {
     maxLength?: number
     /** Seconds between pings sent automatically. */
     ping?: number
+  }
+
+  /**
+   * Options of the server-side socket. `proxy`, `tls` and `ca` are the client's; as in
+   * faye-websocket the server accepts and ignores them, so one options object can serve both.
+   */
+  interface Options extends CommonOptions {
+    proxy?: ProxyOptions
+    tls?: TlsConnectionOptions
+    ca?: TlsConnectionOptions['ca']
   }
 
   interface ProxyOptions {
@@ -38,7 +49,7 @@ declare namespace WebSocket {
     tls?: TlsConnectionOptions
   }
 
-  interface ClientOptions extends Options {
+  interface ClientOptions extends CommonOptions {
     proxy?: ProxyOptions
     /** Passed to net.connect() (e.g. localAddress). */
     net?: Partial<NetConnectOpts>
@@ -55,6 +66,7 @@ declare namespace WebSocket {
     eventPhase: number
     bubbles: boolean
     cancelable: boolean
+    initEvent(eventType: string, canBubble: boolean, cancelable: boolean): void
     stopPropagation(): void
     preventDefault(): void
   }
@@ -71,7 +83,9 @@ declare namespace WebSocket {
   }
 
   interface CloseEvent extends Event {
+    /** The closing handshake's status code (null on hixie-75/76 connections, which have none). */
     code: number
+    /** The closing handshake's reason (null on hixie-75/76 connections). */
     reason: string
   }
 
@@ -101,17 +115,22 @@ declare namespace WebSocket {
     /** code: 1000 or 3000-4999; reason: at most 123 UTF-8 bytes. */
     close(code?: number, reason?: string): void
 
+    /** `send(data)`. */
     write(data: any): boolean
-    end(data?: any): void
+    /**
+     * Sends `data` if given, then `close()`. Returns nothing; typed `any` so that a socket
+     * is accepted where Node expects a writable stream, as in `readable.pipe(ws)`.
+     */
+    end(data?: any): any
     pause(): void
     resume(): void
 
-    addEventListener(type: 'open', listener: (event: OpenEvent) => void): void
-    addEventListener(type: 'message', listener: (event: MessageEvent) => void): void
-    addEventListener(type: 'error', listener: (event: ErrorEvent) => void): void
-    addEventListener(type: 'close', listener: (event: CloseEvent) => void): void
-    addEventListener(type: string, listener: (event: any) => void): void
-    removeEventListener(type: string, listener: (event: any) => void): void
+    addEventListener(type: 'open', listener: (event: OpenEvent) => void, useCapture?: boolean): void
+    addEventListener(type: 'message', listener: (event: MessageEvent) => void, useCapture?: boolean): void
+    addEventListener(type: 'error', listener: (event: ErrorEvent) => void, useCapture?: boolean): void
+    addEventListener(type: 'close', listener: (event: CloseEvent) => void, useCapture?: boolean): void
+    addEventListener(type: string, listener: (event: any) => void, useCapture?: boolean): void
+    removeEventListener(type: string, listener: (event: any) => void, useCapture?: boolean): void
     dispatchEvent(event: Event): void
 
     on(event: 'open', listener: (event: OpenEvent) => void): this
@@ -184,11 +203,16 @@ declare namespace WebSocket {
     send(message: any, options?: EventSourceSendOptions): boolean
     ping(): boolean
     close(): boolean
+    /** `send(message)`. */
     write(message: any): boolean
-    end(message?: any): void
-    addEventListener(type: 'open' | 'close', listener: (event: Event) => void): void
-    removeEventListener(type: string, listener: (event: any) => void): void
+    /** Sends `message` if given, then `close()`; typed `any` for `readable.pipe(es)`, as for sockets. */
+    end(message?: any): any
+    addEventListener(type: 'open' | 'close', listener: (event: Event) => void, useCapture?: boolean): void
+    addEventListener(type: string, listener: (event: any) => void, useCapture?: boolean): void
+    removeEventListener(type: string, listener: (event: any) => void, useCapture?: boolean): void
+    dispatchEvent(event: Event): void
     on(event: 'open' | 'close', listener: (event: Event) => void): this
+    on(event: 'drain', listener: () => void): this
     on(event: string | symbol, listener: (...args: any[]) => void): this
   }
 
