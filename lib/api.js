@@ -70,6 +70,10 @@ class API extends Stream {
     // Sends made before open, when extensions run in JavaScript (their sessions
     // exist only once the handshake is done).
     this._sendQueue = []
+    // Bytes of the messages sent before open, and whether a caller was told to wait
+    // for 'drain' because of them.
+    this._heldBytes = 0
+    this._drainOwed = false
 
     this._ping = options.ping
     this._pingId = 0
@@ -101,9 +105,10 @@ class API extends Stream {
     })
   }
 
+  // What the socket has not sent yet, plus messages held until the handshake is done.
   get bufferedAmount () {
     const socket = this._stream
-    return socket && !socket.destroyed ? socket.writableLength : 0
+    return this._heldBytes + (socket && !socket.destroyed ? socket.writableLength : 0)
   }
 
   write (data) {
@@ -131,7 +136,19 @@ class API extends Stream {
       typeof data === 'string' ? this._native.sendText(data) : this._native.sendBinary(data))
     if (output === null || output === undefined) return false
     // An empty result means the message waits for the handshake.
-    return output.length === 0 ? true : this._write(output)
+    return output.length === 0 ? this._hold(data) : this._write(output)
+  }
+
+  // Counts a message held until open. Like a socket write, it reports false once the
+  // held bytes reach the socket's high-water mark, so a pipe into a connection whose
+  // handshake never completes stops reading its source; 'drain' follows the open.
+  _hold (data) {
+    this._heldBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    const socket = this._stream
+    const limit = (socket && socket.writableHighWaterMark) || 16384
+    if (this.bufferedAmount < limit) return true
+    this._drainOwed = true
+    return false
   }
 
   // The message passes the extensions' sessions in order, then goes out as one frame
@@ -139,7 +156,7 @@ class API extends Stream {
   _sendThroughExtensions (data) {
     if (this.readyState === CONNECTING) {
       this._sendQueue.push(data)
-      return true
+      return this._hold(data)
     }
     const text = typeof data === 'string'
     const message = {
@@ -232,13 +249,30 @@ class API extends Stream {
         case 'message': this._receiveMessage(event.data); break
         case 'rawText': this._receiveThroughExtensions(1, event); break
         case 'rawBinary': this._receiveThroughExtensions(2, event); break
-        case 'ping': if (event.output) this._write(event.output); break
+        case 'ping': this._sendPong(event.output); break
         case 'pong': this._receivePong(event.data); break
         case 'error': this._emitError(event.reason); break
         // The hixie drafts have no status: faye reports null code and reason.
         case 'close': this._flushClose(); this._beginClose(nullable(event.reason), nullable(event.code)); break
       }
     }
+  }
+
+  // A peer that sends pings but does not read would have its pongs pile up in the
+  // socket's buffer. While the socket is over its high-water mark only the latest
+  // ping is answered, once it drains (RFC 6455 section 5.5.3 allows exactly that).
+  _sendPong (frame) {
+    if (!frame) return
+    const socket = this._stream
+    if (!socket || !socket.writableNeedDrain) return this._write(frame)
+    if (!this._pendingPong) {
+      socket.once('drain', () => {
+        const pong = this._pendingPong
+        this._pendingPong = null
+        if (pong && this.readyState === OPEN) this._write(pong)
+      })
+    }
+    this._pendingPong = frame
   }
 
   // The client records the server's response; the server has none.
@@ -261,7 +295,15 @@ class API extends Stream {
     if (this.readyState !== CONNECTING) return
     this.readyState = OPEN
     this.protocol = this._native.protocol || ''
+    // The native side has already written the messages it held; these were held here.
+    this._heldBytes = 0
     for (const data of this._sendQueue.splice(0)) this.send(data)
+    if (this._drainOwed) {
+      this._drainOwed = false
+      // A socket over its high-water mark emits 'drain' itself (forwarded).
+      const socket = this._stream
+      if (!socket || !socket.writableNeedDrain) process.nextTick(() => this.emit('drain'))
+    }
     this._dispatch('open', {})
   }
 

@@ -35,11 +35,14 @@ enum Reader {
     Body,
     Idle,
     Text,
-    /// A length prefix; `closing` when it follows a hixie-76 `FF`.
-    Length { length: u64, closing: bool },
+    /// A length prefix; `closing` when it follows a hixie-76 `FF`; `digits` read so far.
+    Length { length: u64, closing: bool, digits: u8 },
     Skip { remaining: u64 },
     Discard,
 }
+
+/// Base-128 digits in the longest length prefix there can be (a u64).
+const MAX_LENGTH_DIGITS: u8 = 10;
 
 pub struct Hixie {
     draft: Draft,
@@ -51,7 +54,10 @@ pub struct Hixie {
     text: Vec<u8>,
     utf8: Utf8Validator,
     queued: Vec<Vec<u8>>,
-    /// hixie-76's closing `FF 00`, owed until `flush_close`.
+    /// The connection closed (a failure, or hixie-76's `FF 00`) in a read whose events
+    /// the caller has not handled yet: until `flush_close`, replies to them still go
+    /// out, exactly as if the close had come in a later read; then hixie-76 writes its
+    /// closing `FF 00`. hixie-75 has no closing frame, but the same replies.
     owes_close: bool,
     out: Vec<u8>,
     events: Vec<Event>,
@@ -77,8 +83,13 @@ fn key_value(key: &str) -> Option<u32> {
 /// websocket-driver writes the draft-76 head in Node's 'binary' (latin1) encoding: each
 /// character becomes one byte. Node hands header values over latin1-decoded, so this
 /// gives a client's non-ASCII Origin bytes back unchanged.
+///
+/// Node keeps the low byte of a character above U+00FF, which turns U+010A into LF and
+/// U+010D into CR after the header checks passed: a value from the `headers` option or
+/// a request-like object could add header lines. Such characters, which latin1 cannot
+/// hold anyway, become `?`.
 fn latin1(utf8: &[u8]) -> Vec<u8> {
-    String::from_utf8_lossy(utf8).chars().map(|c| (u32::from(c) & 0xFF) as u8).collect()
+    String::from_utf8_lossy(utf8).chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
 }
 
 impl Hixie {
@@ -186,7 +197,7 @@ impl Hixie {
                 Reader::Body => self.read_body(input),
                 Reader::Idle => self.read_leading_byte(input),
                 Reader::Text => self.read_text(input),
-                Reader::Length { length, closing } => self.read_length(input, length, closing),
+                Reader::Length { length, closing, digits } => self.read_length(input, length, closing, digits),
                 Reader::Skip { remaining } => {
                     let take = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
                     let remaining = remaining - take as u64;
@@ -219,9 +230,9 @@ impl Hixie {
     fn read_leading_byte(&mut self, input: &[u8]) -> usize {
         let Some(&lead) = input.first() else { return 0 };
         self.reader = if self.draft == Draft::Hixie76 && lead == 0xFF {
-            Reader::Length { length: 0, closing: true }
+            Reader::Length { length: 0, closing: true, digits: 0 }
         } else if lead & 0x80 != 0 {
-            Reader::Length { length: 0, closing: false }
+            Reader::Length { length: 0, closing: false, digits: 0 }
         } else {
             self.text.clear();
             self.utf8.reset();
@@ -230,16 +241,22 @@ impl Hixie {
         1
     }
 
-    fn read_length(&mut self, input: &[u8], length: u64, closing: bool) -> usize {
+    fn read_length(&mut self, input: &[u8], length: u64, closing: bool, digits: u8) -> usize {
         let Some(&byte) = input.first() else { return 0 };
-        // Checked: a long run of high-bit bytes cannot overflow (CVE-2026-54466).
-        let length = length.checked_mul(128).and_then(|l| l.checked_add(u64::from(byte & 0x7F)));
+        // Checked: a long run of high-bit bytes cannot overflow (CVE-2026-54466). A run
+        // of 0x80 keeps the value at zero, so the digits are counted too: no length
+        // needs more than MAX_LENGTH_DIGITS of them.
+        let digits = digits.saturating_add(1);
+        let length = length
+            .checked_mul(128)
+            .and_then(|l| l.checked_add(u64::from(byte & 0x7F)))
+            .filter(|_| digits <= MAX_LENGTH_DIGITS);
         match length {
             Some(length) if length <= self.limits.max_length => {
                 if closing && length == 0 {
                     self.peer_closed();
                 } else if byte & 0x80 != 0 {
-                    self.reader = Reader::Length { length, closing };
+                    self.reader = Reader::Length { length, closing, digits };
                 } else if length == 0 {
                     self.reader = Reader::Idle;
                 } else {
@@ -298,13 +315,14 @@ impl Hixie {
         if self.state == State::Closed {
             return;
         }
-        self.owes_close = self.draft == Draft::Hixie76 && self.state == State::Open;
+        self.owes_close = self.state == State::Open;
         self.finish();
     }
 
-    /// Writes the `FF 00` owed to the peer, if any.
+    /// Ends the replies to the events before the close; writes the `FF 00` owed to a
+    /// hixie-76 peer.
     pub fn flush_close(&mut self) {
-        if std::mem::take(&mut self.owes_close) {
+        if std::mem::take(&mut self.owes_close) && self.draft == Draft::Hixie76 {
             self.out.extend_from_slice(&[0xFF, 0x00]);
         }
     }
@@ -345,7 +363,7 @@ impl Hixie {
                 self.queued.push(text.to_vec());
                 true
             }
-            // Also while the closing `FF 00` is owed but not yet written.
+            // Also while the events before the close are being handled.
             State::Open => {
                 self.write_text(text);
                 true
@@ -496,6 +514,16 @@ mod tests {
         hixie.drain_events();
         hixie.feed(&[0xFF; 64]);
         assert_eq!(hixie.drain_events(), vec![Event::Error(ProtocolError::MessageTooLarge), Event::CloseNoStatus]);
+        // Zero digits keep the value at 0 but may not go on for ever either.
+        for draft in [Draft::Hixie75, Draft::Hixie76] {
+            let mut hixie = started(draft);
+            if draft == Draft::Hixie76 {
+                hixie.feed(b"^n:ds[4U");
+            }
+            hixie.drain_events();
+            hixie.feed(&[0x80; 64 * 1024]);
+            assert_eq!(hixie.drain_events(), vec![Event::Error(ProtocolError::MessageTooLarge), Event::CloseNoStatus], "{draft:?}");
+        }
     }
 
     #[test]
@@ -510,6 +538,43 @@ mod tests {
         assert!(hixie.send_text(b"hi"), "a reply to the message still goes out");
         hixie.flush_close();
         assert_eq!(hixie.drain_output().unwrap(), b"\x00hi\xFF\xFF\x00");
+        assert!(!hixie.send_text(b"late"));
+    }
+
+    #[test]
+    fn hixie76_head_cannot_gain_lines_from_characters_beyond_latin1() {
+        let mut req = request(Draft::Hixie76);
+        let mut pairs: Vec<(String, String)> = vec![("Connection".into(), "Upgrade".into()), ("Upgrade".into(), "WebSocket".into())];
+        pairs.push(("Sec-WebSocket-Key1".into(), "4 @1  46546xW%0l 1 5".into()));
+        pairs.push(("Sec-WebSocket-Key2".into(), "12998 5 Y3 1  .P00".into()));
+        // Latin-1 characters come back as their byte; U+010D U+010A would be CR LF.
+        pairs.push(("Origin".into(), "http://\u{e9}x\u{10d}\u{10a}Set-Cookie: a=1".into()));
+        req.headers = RequestHeaders::new(pairs);
+        let mut custom = HeaderList::default();
+        custom.set("X-Note", "\u{10a}Injected: 1").unwrap();
+        let mut hixie = Hixie::new(Draft::Hixie76, Limits::default());
+        hixie.start(&req, URL, &custom);
+        let head = hixie.drain_output().unwrap();
+        assert_eq!(head.iter().filter(|&&b| b == b'\n').count(), 7, "{}", String::from_utf8_lossy(&head));
+        assert!(head.windows(33).any(|w| w == b"Sec-WebSocket-Origin: http://\xe9x??"));
+        assert!(head.windows(20).any(|w| w == b"X-Note: ?Injected: 1"));
+    }
+
+    #[test]
+    fn hixie75_replies_to_messages_in_the_read_that_failed() {
+        // A reply to a message must not depend on whether the bad frame after it came
+        // in the same read: hixie-75 once refused it, having no closing frame to hold.
+        let mut hixie = started(Draft::Hixie75);
+        hixie.drain_output();
+        hixie.drain_events();
+        hixie.feed(b"\x00hi\xFF\x00\xC0\xFF");
+        assert_eq!(
+            hixie.drain_events(),
+            vec![Event::Message { text: true, data: b"hi".to_vec() }, Event::Error(ProtocolError::InvalidUtf8), Event::CloseNoStatus]
+        );
+        assert!(hixie.send_text(b"hi"));
+        hixie.flush_close();
+        assert_eq!(hixie.drain_output().unwrap(), b"\x00hi\xFF", "no closing frame in hixie-75");
         assert!(!hixie.send_text(b"late"));
     }
 
