@@ -222,7 +222,17 @@ class API extends Stream {
 
   _feed (chunk) {
     const batch = this._call(() => this._native.feed(chunk))
-    if (batch) this._apply(batch)
+    if (!batch) return
+    // One read often carries many messages, and handlers answer each: corked, their
+    // replies (and pongs) leave in one writev instead of a syscall per message.
+    const socket = this._stream
+    if (batch.events.length < 2 || !socket || socket.destroyed) return this._apply(batch)
+    socket.cork()
+    try {
+      this._apply(batch)
+    } finally {
+      socket.uncork()
+    }
   }
 
   // Runs a native call. A throw here is a bug, not bad input (the native layer turns
