@@ -117,6 +117,9 @@ pub enum UsageError {
     InvalidOption(String),
     /// An EventSource `event` or `id` holding CR or LF, which would inject fields.
     InvalidEventField(&'static str),
+    /// An EventSource `id` holding NUL: clients ignore such an id field (WHATWG HTML,
+    /// "Interpreting an event stream"), so the event would arrive under an old id.
+    NulInEventId,
 }
 
 impl fmt::Display for UsageError {
@@ -131,6 +134,7 @@ impl fmt::Display for UsageError {
             UsageError::InvalidEventField(field) => {
                 write!(f, "EventSource {field} must not contain CR or LF")
             }
+            UsageError::NulInEventId => f.write_str("EventSource id must not contain NUL"),
             UsageError::InvalidHeader(name) => {
                 write!(f, "Invalid HTTP header {name:?}: names must be tokens and values must not contain CR, LF or NUL")
             }

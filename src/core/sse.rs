@@ -4,7 +4,9 @@
 //!
 //! Stricter than faye: an `event` or `id` holding CR or LF could end the field and
 //! inject others (`id: "1\r\ndata: injected"`), so such a value is refused; `data` may
-//! hold any line breaks, since each line becomes its own `data:` field.
+//! hold any line breaks, since each line becomes its own `data:` field. An `id` holding
+//! NUL is refused too: clients drop such an id field, so the event would reach them
+//! under the previous id.
 
 use super::error::UsageError;
 use super::handshake::headers::HeaderList;
@@ -38,6 +40,9 @@ pub fn message(data: &str, event: Option<&str>, id: Option<&str>) -> Result<Vec<
     }
     if let Some(id) = id {
         check_field("id", id)?;
+        if id.contains('\0') {
+            return Err(UsageError::NulInEventId);
+        }
     }
     let mut out = Vec::with_capacity(data.len() + 16);
     if let Some(event) = event {
@@ -104,5 +109,12 @@ mod tests {
         assert_eq!(message("x", None, Some("1\r\ndata: injected")), Err(UsageError::InvalidEventField("id")));
         assert_eq!(message("x", Some("a\nb"), None), Err(UsageError::InvalidEventField("event")));
         assert_eq!(message("x", Some("a\rb"), None), Err(UsageError::InvalidEventField("event")));
+    }
+
+    #[test]
+    fn refuses_nul_in_id_which_clients_would_ignore() {
+        assert_eq!(message("x", None, Some("1\0")), Err(UsageError::NulInEventId));
+        // NUL is harmless elsewhere: it survives in the event name and the data.
+        assert_eq!(text(message("a\0b", Some("n\0"), None).unwrap()), "event: n\0\r\ndata: a\0b\r\n\r\n");
     }
 }

@@ -144,11 +144,15 @@ pub struct Decompressor {
     /// is ignored, in whichever read it arrives, so that the result never depends on
     /// how the message was split.
     stream_ended: bool,
+    /// The current message has had payload bytes. One that had none is empty: DEFLATE
+    /// never compresses to nothing (an empty message is `00`), and the trailer alone
+    /// would leave the stream inside a stored block, breaking the next message.
+    message_fed: bool,
 }
 
 impl Decompressor {
     pub fn new(window_bits: u8, context_takeover: bool) -> Self {
-        Decompressor { window_bits: clamp_bits(window_bits), context_takeover, state: None, stream_ended: false }
+        Decompressor { window_bits: clamp_bits(window_bits), context_takeover, state: None, stream_ended: false, message_fed: false }
     }
 
     /// Inflates the next piece of a compressed message onto `out`, never letting `out`
@@ -157,6 +161,7 @@ impl Decompressor {
         if self.stream_ended {
             return Ok(());
         }
+        self.message_fed |= !input.is_empty();
         let bits = self.window_bits;
         let takeover = self.context_takeover;
         let state = self.state.get_or_insert_with(|| {
@@ -199,8 +204,9 @@ impl Decompressor {
     /// Ends a message: inflates the trailer the sender removed, then gives the state
     /// back to the pool when takeover is off (or drops it after an error).
     pub fn finish_message(&mut self, out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
-        let result = if self.state.is_some() { self.inflate(&TRAILER, out, limit) } else { Ok(()) };
+        let result = if self.state.is_some() && self.message_fed { self.inflate(&TRAILER, out, limit) } else { Ok(()) };
         self.stream_ended = false;
+        self.message_fed = false;
         if result.is_err() {
             self.state = None;
         } else if !self.context_takeover {
@@ -392,6 +398,18 @@ mod tests {
             out
         };
         assert_ne!(pack_varied(1), pack_varied(9));
+    }
+
+    #[test]
+    fn a_message_without_payload_is_empty_and_leaves_the_stream_alone() {
+        // With context takeover the state outlives a message: feeding the trailer for an
+        // empty payload once left it inside a stored block, so the next message failed.
+        let mut d = Decompressor::new(15, true);
+        assert_eq!(inflate_all(&mut d, &hex("f2 48 cd c9 c9 07 00"), 100).unwrap(), b"Hello");
+        let mut out = Vec::new();
+        d.finish_message(&mut out, 100).unwrap();
+        assert_eq!(out, b"");
+        assert_eq!(inflate_all(&mut d, &hex("f2 00 11 00 00"), 100).unwrap(), b"Hello");
     }
 
     #[test]
