@@ -39,14 +39,18 @@ pub fn decode(input: &[u8], draft76: bool, max_length: u64) -> Decoded {
             let closing = draft76 && lead == 0xFF;
             let mut length: u64 = 0;
             let mut cut_short = false;
+            // No length needs more than 10 base-128 digits (a u64); more is refused
+            // even when they are zeros.
+            let mut digits = 0u32;
             loop {
                 let Some(&b) = input.get(at) else {
                     cut_short = true;
                     break;
                 };
                 at += 1;
+                digits += 1;
                 length = match length.checked_mul(128).and_then(|l| l.checked_add(u64::from(b & 0x7F))) {
-                    Some(l) if l <= max_length => l,
+                    Some(l) if l <= max_length && digits <= 10 => l,
                     _ => return Decoded { messages, end: End::Fail(vec![ProtocolError::MessageTooLarge]) },
                 };
                 if closing && length == 0 {
