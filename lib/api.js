@@ -43,6 +43,16 @@ const ERROR_CODES = {
   unexpected_condition: 1011
 }
 
+// Event kinds in a native batch (src/binding/batch.rs).
+const EVENT_OPEN = 0
+const EVENT_MESSAGE = 1
+const EVENT_RAW_TEXT = 2
+const EVENT_RAW_BINARY = 3
+const EVENT_PING = 4
+const EVENT_PONG = 5
+const EVENT_ERROR = 6
+const EVENT_CLOSE = 7
+
 // napi leaves absent fields undefined; faye's events carry null.
 function nullable (value) {
   return value === undefined ? null : value
@@ -74,6 +84,10 @@ class API extends Stream {
     // for 'drain' because of them.
     this._heldBytes = 0
     this._drainOwed = false
+    // While one read's events are dispatched, sends leave their frames in the native
+    // output (`_pendingOutput` bytes so far) and go out in one write at the end.
+    this._coalescing = false
+    this._pendingOutput = 0
 
     this._ping = options.ping
     this._pingId = 0
@@ -105,10 +119,11 @@ class API extends Stream {
     })
   }
 
-  // What the socket has not sent yet, plus messages held until the handshake is done.
+  // What the socket has not sent yet, plus messages held until the handshake is done
+  // or until the read being dispatched is over.
   get bufferedAmount () {
     const socket = this._stream
-    return this._heldBytes + (socket && !socket.destroyed ? socket.writableLength : 0)
+    return this._heldBytes + this._pendingOutput + (socket && !socket.destroyed ? socket.writableLength : 0)
   }
 
   write (data) {
@@ -132,11 +147,32 @@ class API extends Stream {
     if (this.readyState > OPEN) return false
     if (!(data instanceof Buffer)) data = String(data)
     if (this._extensions) return this._sendThroughExtensions(data)
+    if (this._coalescing) return this._queue(data)
     const output = this._call(() =>
       typeof data === 'string' ? this._native.sendText(data) : this._native.sendBinary(data))
     if (output === null || output === undefined) return false
     // An empty result means the message waits for the handshake.
     return output.length === 0 ? this._hold(data) : this._write(output)
+  }
+
+  // A send made while a read's events are dispatched: the frame joins the others in
+  // the native output. Reports backpressure as the socket would once they are written.
+  _queue (data) {
+    const pending = this._call(() =>
+      typeof data === 'string' ? this._native.queueText(data) : this._native.queueBinary(data))
+    if (pending === null || pending === undefined || pending < 0) return false
+    if (pending === 0) return this._hold(data)
+    this._pendingOutput = pending
+    const socket = this._stream
+    if (!socket || socket.destroyed || !socket.writable) return false
+    return socket.writableLength + pending < socket.writableHighWaterMark
+  }
+
+  // Writes the frames queued by `_queue`.
+  _flushPending () {
+    this._pendingOutput = 0
+    const output = this._call(() => this._native.takeOutput())
+    if (output) this._write(output)
   }
 
   // Counts a message held until open. Like a socket write, it reports false once the
@@ -223,14 +259,18 @@ class API extends Stream {
   _feed (chunk) {
     const batch = this._call(() => this._native.feed(chunk))
     if (!batch) return
-    // One read often carries many messages, and handlers answer each: corked, their
-    // replies (and pongs) leave in one writev instead of a syscall per message.
     const socket = this._stream
-    if (batch.events.length < 2 || !socket || socket.destroyed) return this._apply(batch)
+    if (batch.length === 2 || !socket || socket.destroyed) return this._apply(batch)
+    // One read often carries many messages, and handlers answer each: their replies
+    // are framed into one native buffer and written once, and anything else written
+    // meanwhile (pongs) joins them in one writev while the socket is corked.
     socket.cork()
+    this._coalescing = true
     try {
       this._apply(batch)
     } finally {
+      this._coalescing = false
+      if (this._pendingOutput > 0) this._flushPending()
       socket.uncork()
     }
   }
@@ -250,20 +290,22 @@ class API extends Stream {
     }
   }
 
+  // A batch is [output, handshake, kind, a, b, kind, a, b, …]: see
+  // src/binding/batch.rs for the kinds and their slots.
   _apply (batch) {
-    if (batch.output) this._write(batch.output)
-    if (batch.handshake) this._handshakeResponse(batch.handshake)
-    for (const event of batch.events) {
-      switch (event.kind) {
-        case 'open': this._open(); break
-        case 'message': this._receiveMessage(event.data); break
-        case 'rawText': this._receiveThroughExtensions(1, event); break
-        case 'rawBinary': this._receiveThroughExtensions(2, event); break
-        case 'ping': this._sendPong(event.output); break
-        case 'pong': this._receivePong(event.data); break
-        case 'error': this._emitError(event.reason); break
+    if (batch[0]) this._write(batch[0])
+    if (batch[1]) this._handshakeResponse(batch[1])
+    for (let i = 2; i < batch.length; i += 3) {
+      switch (batch[i]) {
+        case EVENT_OPEN: this._open(); break
+        case EVENT_MESSAGE: this._receiveMessage(batch[i + 1]); break
+        case EVENT_RAW_TEXT: this._receiveThroughExtensions(1, batch[i + 1], batch[i + 2]); break
+        case EVENT_RAW_BINARY: this._receiveThroughExtensions(2, batch[i + 1], batch[i + 2]); break
+        case EVENT_PING: this._sendPong(batch[i + 2]); break
+        case EVENT_PONG: this._receivePong(batch[i + 1]); break
+        case EVENT_ERROR: this._emitError(batch[i + 2]); break
         // The hixie drafts have no status: faye reports null code and reason.
-        case 'close': this._flushClose(); this._beginClose(nullable(event.reason), nullable(event.code)); break
+        case EVENT_CLOSE: this._flushClose(); this._beginClose(nullable(batch[i + 2]), nullable(batch[i + 1])); break
       }
     }
   }
@@ -296,6 +338,9 @@ class API extends Stream {
   }
 
   _write (bytes) {
+    // Frames queued earlier in this read go first. Output drained from the native
+    // side already starts with them.
+    if (this._pendingOutput > 0) this._flushPending()
     const socket = this._stream
     if (!socket || socket.destroyed || !socket.writable) return false
     return socket.write(bytes)
@@ -325,14 +370,14 @@ class API extends Stream {
 
   // A message for the application's extensions; the checks the core could not make
   // on the raw payload (maxLength after inflating, UTF-8) follow them, as in faye.
-  _receiveThroughExtensions (opcode, event) {
+  _receiveThroughExtensions (opcode, data, rsv) {
     const message = {
       opcode,
       fin: true,
-      rsv1: (event.rsv & 0x40) !== 0,
-      rsv2: (event.rsv & 0x20) !== 0,
-      rsv3: (event.rsv & 0x10) !== 0,
-      data: event.data
+      rsv1: (rsv & 0x40) !== 0,
+      rsv2: (rsv & 0x20) !== 0,
+      rsv3: (rsv & 0x10) !== 0,
+      data
     }
     this._extensions.processIncomingMessage(message, (error, result) => {
       if (error) return this._failExtension(error)
@@ -385,11 +430,19 @@ class API extends Stream {
     if (!this._closeParams) {
       // The TCP connection ended without a closing handshake.
       const batch = this._call(() => this._native.feedEof())
-      const closeEvent = batch && batch.events.find((event) => event.kind === 'close')
-      this._closeParams = closeEvent ? [closeEvent.reason, closeEvent.code] : ['', 1006]
+      let params = ['', 1006]
+      for (let i = 2; batch && i < batch.length; i += 3) {
+        if (batch[i] === EVENT_CLOSE) {
+          params = [batch[i + 2], batch[i + 1]]
+          break
+        }
+      }
+      this._closeParams = params
     }
     this.readyState = CLOSED
 
+    // Replies queued in this read leave before the socket is ended.
+    if (this._pendingOutput > 0) this._flushPending()
     clearTimeout(this._closeTimer)
     clearInterval(this._pingTimer)
     if (this._extensions) this._extensions.close()

@@ -1,26 +1,34 @@
-//! Turns what the core drained after one call into the single object returned to JS.
+//! Turns what the core drained after one call into the single value returned to JS.
+//!
+//! A batch is one flat array rather than an object per event: building objects field
+//! by field through Node-API cost more than the rest of a small message's trip.
+//!
+//!   [output, handshake, kind, a, b, kind, a, b, …]
+//!
+//! `output` is the bytes to write (or undefined), `handshake` the server's response
+//! on the client side (or undefined), then three slots per event, in order:
+//!
+//! | kind | event     | a                                | b                        |
+//! |------|-----------|----------------------------------|--------------------------|
+//! | 0    | open      |                                  |                          |
+//! | 1    | message   | string (text) or Buffer (binary) |                          |
+//! | 2    | rawText   | Buffer, for JS extensions        | reserved bits, RSV1 0x40 |
+//! | 3    | rawBinary | Buffer, for JS extensions        | reserved bits            |
+//! | 4    | ping      | payload Buffer                   | the pong frame to write  |
+//! | 5    | pong      | payload Buffer                   |                          |
+//! | 6    | error     | close code                       | message                  |
+//! | 7    | close     | code (absent for the drafts)     | reason                   |
+//!
+//! Absent slots read as undefined. `lib/api.js` decodes this; keep the two in step.
 
-use napi::bindgen_prelude::{Buffer, Either};
+use std::ptr;
+
+use napi::bindgen_prelude::{ToNapiValue, TypeName, ValueType};
+use napi::{check_status, sys, Result};
 use napi_derive::napi;
 
+use super::bytes::JsBytes;
 use crate::core::{Connection, Event};
-
-/// One event for the JavaScript layer. `kind` is the event name JS dispatches.
-#[napi(object, object_from_js = false)]
-pub struct NativeEvent {
-    pub kind: &'static str,
-    /// Message payload: a string for text, a Buffer for binary, ping and pong.
-    pub data: Option<Either<String, Buffer>>,
-    pub code: Option<u32>,
-    /// Close reason, or the error message.
-    pub reason: Option<String>,
-    /// Bytes owed to the peer for this event (a ping's pong), written when JS reaches
-    /// the event so they keep their place among the application's replies.
-    pub output: Option<Buffer>,
-    /// For `rawText`/`rawBinary` (messages for the JS extension pipeline): the first
-    /// frame's reserved bits, RSV1 = 0x40.
-    pub rsv: Option<u32>,
-}
 
 /// The server's handshake response, for a client's `statusCode` and `headers`.
 #[napi(object, object_from_js = false)]
@@ -32,68 +40,137 @@ pub struct HandshakeResponse {
 
 /// Everything one native call produced: bytes to write, the handshake response if it
 /// arrived in this call, then events in order.
-#[napi(object, object_from_js = false)]
 pub struct Batch {
-    pub output: Option<Buffer>,
-    pub handshake: Option<HandshakeResponse>,
-    pub events: Vec<NativeEvent>,
-}
-
-impl NativeEvent {
-    fn new(kind: &'static str) -> Self {
-        NativeEvent { kind, data: None, code: None, reason: None, output: None, rsv: None }
-    }
-}
-
-fn convert(event: Event) -> NativeEvent {
-    match event {
-        Event::Open => NativeEvent::new("open"),
-        Event::Message { text: true, data } => NativeEvent {
-            data: Some(Either::A(utf8_string(data))),
-            ..NativeEvent::new("message")
-        },
-        Event::Message { text: false, data } => NativeEvent {
-            data: Some(Either::B(data.into())),
-            ..NativeEvent::new("message")
-        },
-        Event::RawMessage { text, rsv, data } => NativeEvent {
-            data: Some(Either::B(data.into())),
-            rsv: Some(u32::from(rsv)),
-            ..NativeEvent::new(if text { "rawText" } else { "rawBinary" })
-        },
-        Event::Ping { payload, pong } => NativeEvent {
-            data: Some(Either::B(payload.into())),
-            output: (!pong.is_empty()).then(|| pong.into()),
-            ..NativeEvent::new("ping")
-        },
-        Event::Pong(data) => NativeEvent { data: Some(Either::B(data.into())), ..NativeEvent::new("pong") },
-        Event::Error(error) => NativeEvent {
-            code: Some(u32::from(error.close_code())),
-            reason: Some(error.to_string()),
-            ..NativeEvent::new("error")
-        },
-        Event::Close { code, reason } => NativeEvent {
-            code: Some(u32::from(code)),
-            reason: Some(reason),
-            ..NativeEvent::new("close")
-        },
-        Event::CloseNoStatus => NativeEvent::new("close"),
-    }
-}
-
-/// The core delivers text messages as validated UTF-8, so this never replaces anything;
-/// the lossy path only guards against a core bug.
-fn utf8_string(data: Vec<u8>) -> String {
-    String::from_utf8(data).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    output: Option<Vec<u8>>,
+    handshake: Option<HandshakeResponse>,
+    events: Vec<Event>,
 }
 
 pub fn drain(conn: &mut Connection) -> Batch {
     Batch {
-        output: conn.drain_output().map(Buffer::from),
+        output: conn.drain_output(),
         handshake: conn.take_response().map(|head| HandshakeResponse {
             status_code: u32::from(head.status),
             headers: head.headers.into_iter().flat_map(|(name, value)| [name, value]).collect(),
         }),
-        events: conn.drain_events().into_iter().map(convert).collect(),
+        events: conn.drain_events(),
+    }
+}
+
+const OPEN: u32 = 0;
+const MESSAGE: u32 = 1;
+const RAW_TEXT: u32 = 2;
+const RAW_BINARY: u32 = 3;
+const PING: u32 = 4;
+const PONG: u32 = 5;
+const ERROR: u32 = 6;
+const CLOSE: u32 = 7;
+
+/// Writes values into consecutive slots of a JS array.
+struct Slots {
+    env: sys::napi_env,
+    array: sys::napi_value,
+}
+
+impl Slots {
+    /// SAFETY: `env` must be the current call's environment.
+    unsafe fn set<T: ToNapiValue>(&self, index: usize, value: T) -> Result<()> {
+        let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
+        // SAFETY: converts with the caller's env, then stores into the array it created.
+        unsafe {
+            let value = T::to_napi_value(self.env, value)?;
+            check_status!(sys::napi_set_element(self.env, self.array, index, value), "Failed to fill a batch")
+        }
+    }
+
+    /// A text message's validated UTF-8 as a JS string. ASCII, the common case, takes
+    /// V8's one-byte path, which copies without decoding.
+    unsafe fn set_text(&self, index: usize, data: &[u8]) -> Result<()> {
+        let mut string = ptr::null_mut();
+        let bytes = data.as_ptr().cast::<std::ffi::c_char>();
+        let len = isize::try_from(data.len()).map_err(|_| napi::Error::from_reason("message too long"))?;
+        // SAFETY: `data` outlives the call, which copies `len` bytes; the core only
+        // delivers text it has validated as UTF-8.
+        unsafe {
+            if data.is_ascii() {
+                check_status!(sys::napi_create_string_latin1(self.env, bytes, len, &mut string), "Failed to create a string")?;
+            } else {
+                check_status!(sys::napi_create_string_utf8(self.env, bytes, len, &mut string), "Failed to create a string")?;
+            }
+            let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
+            check_status!(sys::napi_set_element(self.env, self.array, index, string), "Failed to fill a batch")
+        }
+    }
+}
+
+impl TypeName for Batch {
+    fn type_name() -> &'static str {
+        "Array<unknown>"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Batch {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let mut array = ptr::null_mut();
+        // SAFETY: every call below uses the env napi-rs handed us for this return value.
+        unsafe {
+            check_status!(
+                sys::napi_create_array_with_length(env, 2 + 3 * val.events.len(), &mut array),
+                "Failed to create a batch"
+            )?;
+            let slots = Slots { env, array };
+            if let Some(output) = val.output {
+                slots.set(0, JsBytes(output))?;
+            }
+            if let Some(handshake) = val.handshake {
+                slots.set(1, handshake)?;
+            }
+            for (i, event) in val.events.into_iter().enumerate() {
+                let at = 2 + 3 * i;
+                match event {
+                    Event::Open => slots.set(at, OPEN)?,
+                    Event::Message { text: true, data } => {
+                        slots.set(at, MESSAGE)?;
+                        slots.set_text(at + 1, &data)?;
+                    }
+                    Event::Message { text: false, data } => {
+                        slots.set(at, MESSAGE)?;
+                        slots.set(at + 1, JsBytes(data))?;
+                    }
+                    Event::RawMessage { text, rsv, data } => {
+                        slots.set(at, if text { RAW_TEXT } else { RAW_BINARY })?;
+                        slots.set(at + 1, JsBytes(data))?;
+                        slots.set(at + 2, u32::from(rsv))?;
+                    }
+                    Event::Ping { payload, pong } => {
+                        slots.set(at, PING)?;
+                        slots.set(at + 1, JsBytes(payload))?;
+                        if !pong.is_empty() {
+                            slots.set(at + 2, JsBytes(pong))?;
+                        }
+                    }
+                    Event::Pong(data) => {
+                        slots.set(at, PONG)?;
+                        slots.set(at + 1, JsBytes(data))?;
+                    }
+                    Event::Error(error) => {
+                        slots.set(at, ERROR)?;
+                        slots.set(at + 1, u32::from(error.close_code()))?;
+                        slots.set(at + 2, error.to_string())?;
+                    }
+                    Event::Close { code, reason } => {
+                        slots.set(at, CLOSE)?;
+                        slots.set(at + 1, u32::from(code))?;
+                        slots.set(at + 2, reason)?;
+                    }
+                    Event::CloseNoStatus => slots.set(at, CLOSE)?,
+                }
+            }
+        }
+        Ok(array)
     }
 }

@@ -2,11 +2,11 @@
 //! per send. Every export catches panics, so a bug surfaces as a JS exception that the
 //! JavaScript layer turns into `error` + `close` 1011, never as a crash.
 
-use napi::bindgen_prelude::Buffer;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use super::batch::{drain, Batch};
+use super::bytes::JsBytes;
 use super::random::{nonce, OsMasks};
 use crate::core::handshake::client::ClientTarget;
 use crate::core::handshake::headers::RequestHeaders;
@@ -102,10 +102,19 @@ pub fn check_close(code: Option<f64>, reason: String) -> Result<()> {
 
 /// What a send did: the bytes to write (empty when the send was queued until open), or
 /// `null` when the connection is closing or closed.
-fn sent(conn: &mut Connection, status: SendStatus) -> Option<Buffer> {
+fn sent(conn: &mut Connection, status: SendStatus) -> Option<JsBytes> {
     match status {
         SendStatus::Refused => None,
-        SendStatus::Queued | SendStatus::Written => Some(conn.drain_output().unwrap_or_default().into()),
+        SendStatus::Queued | SendStatus::Written => Some(JsBytes(conn.drain_output().unwrap_or_default())),
+    }
+}
+
+/// What a queued send did, for `queueText`/`queueBinary`.
+fn queued(conn: &Connection, status: SendStatus) -> i64 {
+    match status {
+        SendStatus::Refused => -1,
+        SendStatus::Queued => 0,
+        SendStatus::Written => i64::try_from(conn.output_len()).unwrap_or(i64::MAX),
     }
 }
 
@@ -202,7 +211,7 @@ impl NativeConnection {
     /// Sends a message the JavaScript extensions produced, as one frame with their
     /// reserved bits; `null` when the connection is not open.
     #[napi(catch_unwind)]
-    pub fn send_frame(&mut self, text: bool, rsv: u32, data: &[u8]) -> Option<Buffer> {
+    pub fn send_frame(&mut self, text: bool, rsv: u32, data: &[u8]) -> Option<JsBytes> {
         let status = self.inner.send_raw(text, u8::try_from(rsv).unwrap_or(0), data);
         sent(&mut self.inner, status)
     }
@@ -229,20 +238,44 @@ impl NativeConnection {
     }
 
     #[napi(catch_unwind)]
-    pub fn send_text(&mut self, text: String) -> Option<Buffer> {
+    pub fn send_text(&mut self, text: String) -> Option<JsBytes> {
         let status = self.inner.send(true, text.as_bytes());
         sent(&mut self.inner, status)
     }
 
     #[napi(catch_unwind)]
-    pub fn send_binary(&mut self, data: &[u8]) -> Option<Buffer> {
+    pub fn send_binary(&mut self, data: &[u8]) -> Option<JsBytes> {
         let status = self.inner.send(false, data);
         sent(&mut self.inner, status)
     }
 
+    /// Sends a text message without draining the output, for sends made while JS is
+    /// dispatching one read's events: their frames leave together, in one Buffer and one
+    /// socket write, through `takeOutput`. Returns the bytes now waiting in the output,
+    /// 0 when the message was queued until open, or -1 when the connection is closing
+    /// or closed.
+    #[napi(catch_unwind)]
+    pub fn queue_text(&mut self, text: String) -> i64 {
+        let status = self.inner.send(true, text.as_bytes());
+        queued(&self.inner, status)
+    }
+
+    /// `queueText` for binary messages.
+    #[napi(catch_unwind)]
+    pub fn queue_binary(&mut self, data: &[u8]) -> i64 {
+        let status = self.inner.send(false, data);
+        queued(&self.inner, status)
+    }
+
+    /// Everything written since the output was last drained, or `null`.
+    #[napi(catch_unwind)]
+    pub fn take_output(&mut self) -> Option<JsBytes> {
+        self.inner.drain_output().map(JsBytes)
+    }
+
     /// Sends a ping; `null` when it cannot be sent (closing, or over 125 bytes).
     #[napi(catch_unwind)]
-    pub fn ping(&mut self, data: &[u8]) -> Option<Buffer> {
+    pub fn ping(&mut self, data: &[u8]) -> Option<JsBytes> {
         let status = self.inner.ping(data);
         sent(&mut self.inner, status)
     }
@@ -263,9 +296,9 @@ impl NativeConnection {
     /// The close frame owed to the peer once the events before a `close` event were
     /// delivered (see `Hybi::flush_close`), or `null`.
     #[napi(catch_unwind)]
-    pub fn flush_close(&mut self) -> Option<Buffer> {
+    pub fn flush_close(&mut self) -> Option<JsBytes> {
         self.inner.flush_close();
-        self.inner.drain_output().map(Buffer::from)
+        self.inner.drain_output().map(JsBytes)
     }
 
     #[napi(getter, catch_unwind)]

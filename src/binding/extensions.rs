@@ -3,7 +3,7 @@
 //! Sec-WebSocket-Extensions parser, and permessage-deflate as a session object that
 //! compresses and inflates whole messages in Rust.
 
-use napi::bindgen_prelude::Buffer;
+use super::bytes::JsBytes;
 use napi::Result;
 use napi_derive::napi;
 
@@ -50,7 +50,7 @@ fn params_of(text: &str) -> Vec<ExtensionParam> {
 /// An inflated message, or why it could not be.
 #[napi(object, object_from_js = false)]
 pub struct Inflated {
-    pub data: Option<Buffer>,
+    pub data: Option<JsBytes>,
     /// The message inflated past maxLength (1009).
     pub too_large: bool,
     /// Corrupt compressed data (1010).
@@ -131,11 +131,11 @@ impl NativeDeflate {
 
     /// Compresses one whole message (the payload of a frame with RSV1 set).
     #[napi(catch_unwind)]
-    pub fn deflate(&mut self, data: &[u8]) -> Result<Buffer> {
+    pub fn deflate(&mut self, data: &[u8]) -> Result<JsBytes> {
         let session = self.session.as_mut().ok_or_else(|| usage("permessage-deflate session is closed"))?;
         let mut out = Vec::new();
         session.compressor.compress(data, &mut out).map_err(usage)?;
-        Ok(out.into())
+        Ok(JsBytes(out))
     }
 
     /// Inflates one whole message, stopping at maxLength.
@@ -150,7 +150,7 @@ impl NativeDeflate {
             .inflate(data, &mut out, self.max_length)
             .and_then(|()| session.decompressor.finish_message(&mut out, self.max_length));
         match result {
-            Ok(()) => Inflated { data: Some(out.into()), too_large: false, error: None },
+            Ok(()) => Inflated { data: Some(JsBytes(out)), too_large: false, error: None },
             Err(InflateError::TooLarge) => Inflated { data: None, too_large: true, error: None },
             Err(InflateError::Corrupt(reason)) => Inflated { data: None, too_large: false, error: Some(reason) },
         }

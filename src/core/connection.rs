@@ -292,6 +292,14 @@ impl Connection {
         }
     }
 
+    /// Bytes written and not yet drained: what `drain_output` would return.
+    pub fn output_len(&self) -> usize {
+        match &self.engine {
+            Engine::Hybi(conn) => conn.hybi.output_len(),
+            Engine::Hixie { hixie, .. } => hixie.output_len(),
+        }
+    }
+
     pub fn drain_output(&mut self) -> Option<Vec<u8>> {
         match &mut self.engine {
             Engine::Hybi(conn) => conn.hybi.drain_output(),

@@ -383,6 +383,11 @@ impl Hixie {
         self.out.push(0xFF);
     }
 
+    /// Bytes written and not yet drained.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
     pub fn drain_output(&mut self) -> Option<Vec<u8>> {
         if self.out.is_empty() {
             None
