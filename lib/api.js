@@ -365,7 +365,9 @@ class API extends Stream {
   _receiveMessage (data) {
     if (this.readyState > OPEN) return
     if (this.readable) this.emit('data', data)
-    this._dispatch('message', { data })
+    const event = new Event.MessageEvent(data, this)
+    if (this.onmessage) this.onmessage(event)
+    this.emit('message', event)
   }
 
   // A message for the application's extensions; the checks the core could not make
