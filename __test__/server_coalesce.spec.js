@@ -85,6 +85,27 @@ describe('replies to the messages of one read', () => {
     expect((await connection.waitClosed()).code).toBe(1002)
   })
 
+  test('a large message between small ones, sent as a header and the caller\'s own bytes, keeps its place', async () => {
+    const { peer, ws } = await openRaw()
+    const large = Buffer.alloc(100 * 1024)
+    for (let i = 0; i < large.length; i++) large[i] = (i * 31) & 0xff
+    const largeText = 'é€'.repeat(20000)
+    ws.on('message', () => {
+      ws.send('before')
+      ws.send(large)
+      ws.send(largeText)
+      ws.send('after')
+    })
+    peer.socket.write(text('go'))
+    const frames = []
+    for (let i = 0; i < 4; i++) frames.push(await peer.readFrame())
+    expect(frames.map((f) => f.opcode)).toEqual([F.OPCODES.text, F.OPCODES.binary, F.OPCODES.text, F.OPCODES.text])
+    expect(frames[0].payload.toString()).toBe('before')
+    expect(frames[1].payload.equals(large)).toBe(true)
+    expect(frames[2].payload.toString()).toBe(largeText)
+    expect(frames[3].payload.toString()).toBe('after')
+  })
+
   test('sends in a handler count in bufferedAmount and report backpressure past the high-water mark', async () => {
     const { peer, ws, connection } = await openRaw()
     const seen = []

@@ -43,6 +43,10 @@ const ERROR_CODES = {
   unexpected_condition: 1011
 }
 
+// Messages at least this large go out as a frame header followed by the caller's own
+// bytes, where the frame allows it, instead of being copied into the frame.
+const HEAD_ONLY_MIN = 16 * 1024
+
 // Event kinds in a native batch (src/binding/batch.rs).
 const EVENT_OPEN = 0
 const EVENT_MESSAGE = 1
@@ -147,12 +151,40 @@ class API extends Stream {
     if (this.readyState > OPEN) return false
     if (!(data instanceof Buffer)) data = String(data)
     if (this._extensions) return this._sendThroughExtensions(data)
+    if (this._headOnly && data.length >= HEAD_ONLY_MIN) {
+      const written = this._sendHeadFirst(data)
+      if (written !== null) return written
+    }
     if (this._coalescing) return this._queue(data)
     const output = this._call(() =>
       typeof data === 'string' ? this._native.sendText(data) : this._native.sendBinary(data))
     if (output === null || output === undefined) return false
     // An empty result means the message waits for the handshake.
     return output.length === 0 ? this._hold(data) : this._write(output)
+  }
+
+  // Writes a large message as its frame header, then its bytes as they are. Returns
+  // null when the native side says the frame needs the whole message (compression
+  // was negotiated, say), and stops trying from then on.
+  _sendHeadFirst (data) {
+    const text = typeof data === 'string'
+    const payload = text ? Buffer.from(data, 'utf8') : data
+    const head = this._call(() => this._native.sendHead(text, payload.length))
+    if (!head) {
+      if (this.readyState > OPEN) return false
+      if (this.readyState === OPEN) this._headOnly = false
+      return null
+    }
+    const socket = this._stream
+    if (!socket || socket.destroyed) return false
+    // Corked, the header and the payload leave in one writev. A corked write reports
+    // false for any payload over the high-water mark, even one the kernel then takes
+    // at once, so the answer is what is still unsent once uncorked, as for one write.
+    socket.cork()
+    this._write(head)
+    this._write(payload)
+    socket.uncork()
+    return !socket.destroyed && socket.writableLength < socket.writableHighWaterMark
   }
 
   // A send made while a read's events are dispatched: the frame joins the others in

@@ -36,6 +36,8 @@ class WebSocket extends API {
       plan && plan.deflate
     )
     this._setup(options)
+    // Server frames are not masked: a large payload can follow its header as it is.
+    this._headOnly = true
     // The drafts have no extensions.
     if (plan && plan.framework && this._native.version === 'hybi-13') {
       this._extensions = new Extensions(plan.framework, { maxLength: this._maxLength })

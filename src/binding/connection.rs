@@ -267,6 +267,21 @@ impl NativeConnection {
         queued(&self.inner, status)
     }
 
+    /// Sends a message of `len` bytes by its frame header only: returns the output to
+    /// write, ending with that header, and the caller writes its own payload right
+    /// after it, uncopied. `null` when the message must go through `sendText` or
+    /// `sendBinary` instead (client, compression, not open yet, closing).
+    #[napi(catch_unwind)]
+    pub fn send_head(&mut self, text: bool, len: f64) -> Option<JsBytes> {
+        if !(len.is_finite() && len >= 0.0) {
+            return None;
+        }
+        match self.inner.send_head(text, len as u64) {
+            Some(SendStatus::Written) => self.inner.drain_output().map(JsBytes),
+            _ => None,
+        }
+    }
+
     /// Everything written since the output was last drained, or `null`.
     #[napi(catch_unwind)]
     pub fn take_output(&mut self) -> Option<JsBytes> {

@@ -171,6 +171,16 @@ impl Connection {
         }
     }
 
+    /// Sends a message's frame header only; the caller writes the payload right after
+    /// the output. `None` when the message must go through `send` instead (see
+    /// `Hybi::send_head`; the drafts frame text differently).
+    pub fn send_head(&mut self, text: bool, len: u64) -> Option<SendStatus> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.send_head(text, len),
+            Engine::Hixie { .. } => None,
+        }
+    }
+
     /// Sends a message the caller's extensions have transformed, as one frame with
     /// their reserved bits (RFC 6455 only).
     pub fn send_raw(&mut self, text: bool, rsv: u8, payload: &[u8]) -> SendStatus {

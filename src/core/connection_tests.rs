@@ -715,3 +715,62 @@ mod caller_extensions {
         assert_eq!(conn.drain_events(), vec![]);
     }
 }
+
+mod header_only_sends {
+    use super::*;
+    use crate::core::handshake::client::ClientTarget;
+    use crate::core::test_util::FixedMask;
+
+    #[test]
+    fn a_server_header_followed_by_the_payload_is_the_whole_frame() {
+        for len in [0usize, 125, 126, 65_535, 65_536, 70_000] {
+            let payload = vec![b'x'; len];
+            let mut whole = open_server(1 << 20);
+            assert_eq!(whole.send(false, &payload), SendStatus::Written);
+            let mut head = open_server(1 << 20);
+            assert_eq!(head.send_head(false, len as u64), Some(SendStatus::Written));
+            let mut split = head.drain_output().unwrap();
+            split.extend_from_slice(&payload);
+            assert_eq!(split, whole.drain_output().unwrap(), "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn the_header_follows_output_not_yet_drained() {
+        let mut conn = open_server(1000);
+        conn.send(true, b"first");
+        assert_eq!(conn.send_head(true, 3), Some(SendStatus::Written));
+        assert_eq!(conn.drain_output().unwrap(), hex("81 05 66 69 72 73 74 81 03"));
+    }
+
+    #[test]
+    fn refused_once_closing_and_left_to_send_where_the_payload_changes() {
+        let mut conn = open_server(1000);
+        conn.close(None, "").unwrap();
+        assert_eq!(conn.send_head(false, 10), Some(SendStatus::Refused));
+
+        // A client masks its payload.
+        let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
+        let mut client = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
+        assert_eq!(client.send_head(false, 10), None);
+
+        // Compression rewrites it.
+        let mut request = upgrade_request();
+        request.headers = RequestHeaders::new(vec![
+            ("Upgrade".into(), "websocket".into()),
+            ("Connection".into(), "Upgrade".into()),
+            ("Sec-WebSocket-Key".into(), "dGhlIHNhbXBsZSBub25jZQ==".into()),
+            ("Sec-WebSocket-Version".into(), "13".into()),
+            ("Sec-WebSocket-Extensions".into(), "permessage-deflate".into()),
+        ]);
+        let mut deflating = Connection::server(request, URL, vec![], &[], Limits::default(), Some(crate::core::deflate::DeflateConfig::default())).unwrap();
+        deflating.start();
+        assert_eq!(deflating.send_head(false, 10), None);
+    }
+
+    #[test]
+    fn a_message_before_open_is_left_to_send() {
+        let mut conn = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
+        assert_eq!(conn.send_head(false, 10), None);
+    }
+}

@@ -483,6 +483,35 @@ impl Hybi {
         }
     }
 
+    /// Sends a message of `len` bytes by writing only its frame header, for a caller
+    /// that writes the payload itself right after the output: an uncompressed server
+    /// frame is its header followed by the payload unchanged, so a large payload need
+    /// not be copied. `None` when the frame is not that (a client masks, compression
+    /// changes the payload, a message before open is queued whole): send it with `send`.
+    pub fn send_head(&mut self, text: bool, len: u64) -> Option<SendStatus> {
+        if self.role != Role::Server || self.deflate.is_some() {
+            return None;
+        }
+        let writable = self.state == State::Open || (self.state == State::Closed && self.owed_close.is_some());
+        match self.state {
+            State::Connecting => None,
+            _ if !writable => Some(SendStatus::Refused),
+            _ => {
+                let header = FrameHeader {
+                    fin: true,
+                    rsv1: false,
+                    rsv2: false,
+                    rsv3: false,
+                    opcode: if text { OpCode::Text } else { OpCode::Binary },
+                    mask: None,
+                    payload_len: len,
+                };
+                encode_header_into(&header, &mut self.out);
+                Some(SendStatus::Written)
+            }
+        }
+    }
+
     /// Writes the close frame the core owes the peer, if any. Call it once the events
     /// drained before `Event::Close` have been handled.
     pub fn flush_close(&mut self) {
