@@ -234,7 +234,10 @@ pub fn fuzz_inflate(data: &[u8]) {
         }
 
         // A second implementation: whatever it decodes within the limit, the core must
-        // decode the same.
+        // decode the same, unless zlib refuses it too: miniz_oxide is the more lenient
+        // of the two (it inflates a dynamic block whose code lengths leave out the
+        // end-of-block symbol, which zlib calls "missing end-of-block"), and zlib is
+        // what Node and the permessage-deflate package inflate with.
         let miniz = minizes[n % codecs].get_or_insert_with(RefInflater::new);
         let mut second = Vec::new();
         let mut fed_second = Fed::Ok;
@@ -244,7 +247,7 @@ pub fn fuzz_inflate(data: &[u8]) {
                 break;
             }
         }
-        if fed_second == Fed::Ok && second.len() <= max && bits == 15 && !miniz_lost[n % codecs] {
+        if fed_second == Fed::Ok && !corrupt && second.len() <= max && bits == 15 && !miniz_lost[n % codecs] {
             assert_eq!(result, Ok(()), "miniz_oxide inflates {} bytes that the core refuses", second.len());
             assert_eq!(out, second, "output differs from miniz_oxide's");
         }
