@@ -7,6 +7,7 @@ use napi_derive::napi;
 
 use super::batch::{drain, Batch};
 use super::bytes::JsBytes;
+use super::text::JsText;
 use super::random::{nonce, OsMasks};
 use crate::core::handshake::client::ClientTarget;
 use crate::core::handshake::headers::RequestHeaders;
@@ -238,9 +239,10 @@ impl NativeConnection {
     }
 
     #[napi(catch_unwind)]
-    pub fn send_text(&mut self, text: String) -> Option<JsBytes> {
-        let status = self.inner.send(true, text.as_bytes());
-        sent(&mut self.inner, status)
+    pub fn send_text(&mut self, text: JsText) -> Result<Option<JsBytes>> {
+        let len = text.utf8_len()?;
+        let status = self.inner.send_with(true, len, |out| text.append_utf8(out, len))?;
+        Ok(sent(&mut self.inner, status))
     }
 
     #[napi(catch_unwind)]
@@ -255,9 +257,10 @@ impl NativeConnection {
     /// 0 when the message was queued until open, or -1 when the connection is closing
     /// or closed.
     #[napi(catch_unwind)]
-    pub fn queue_text(&mut self, text: String) -> i64 {
-        let status = self.inner.send(true, text.as_bytes());
-        queued(&self.inner, status)
+    pub fn queue_text(&mut self, text: JsText) -> Result<i64> {
+        let len = text.utf8_len()?;
+        let status = self.inner.send_with(true, len, |out| text.append_utf8(out, len))?;
+        Ok(queued(&self.inner, status))
     }
 
     /// `queueText` for binary messages.

@@ -9,3 +9,4 @@ mod probe;
 mod proxy;
 mod random;
 mod sse;
+mod text;

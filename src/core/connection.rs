@@ -171,6 +171,19 @@ impl Connection {
         }
     }
 
+    /// Sends a message whose payload `fill` appends to the Vec it is given (see
+    /// `Hybi::send_with`).
+    pub fn send_with<E>(&mut self, text: bool, len: usize, fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<SendStatus, E> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.send_with(text, len, fill),
+            Engine::Hixie { .. } => {
+                let mut payload = Vec::with_capacity(len);
+                fill(&mut payload)?;
+                Ok(self.send(text, &payload))
+            }
+        }
+    }
+
     /// Sends a message's frame header only; the caller writes the payload right after
     /// the output. `None` when the message must go through `send` instead (see
     /// `Hybi::send_head`; the drafts frame text differently).

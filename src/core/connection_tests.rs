@@ -774,3 +774,65 @@ mod header_only_sends {
         assert_eq!(conn.send_head(false, 10), None);
     }
 }
+
+mod filled_sends {
+    use super::*;
+    use crate::core::handshake::client::ClientTarget;
+    use crate::core::test_util::FixedMask;
+
+    fn fill_with(payload: &[u8]) -> impl FnOnce(&mut Vec<u8>) -> Result<(), ()> + '_ {
+        move |out| {
+            out.extend_from_slice(payload);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_filled_frame_equals_a_sent_one_on_server_and_client() {
+        for len in [0usize, 5, 126, 70_000] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut sent = open_server(1 << 20);
+            sent.send(false, &payload);
+            let mut filled = open_server(1 << 20);
+            assert_eq!(filled.send_with(false, len, fill_with(&payload)), Ok(SendStatus::Written));
+            assert_eq!(filled.drain_output(), sent.drain_output(), "server, {len} bytes");
+
+            let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
+            let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+            let mut clients = [0, 1].map(|_| {
+                let mut c = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
+                c.start();
+                c.drain_output();
+                c.feed(response);
+                c
+            });
+            clients[0].send(true, &payload);
+            assert_eq!(clients[1].send_with(true, len, fill_with(&payload)), Ok(SendStatus::Written));
+            let [a, b] = &mut clients;
+            assert_eq!(b.drain_output(), a.drain_output(), "client, {len} bytes");
+        }
+    }
+
+    #[test]
+    fn a_fill_that_fails_leaves_no_trace_and_a_short_fill_is_framed_as_written() {
+        let mut conn = open_server(1000);
+        assert_eq!(conn.send_with(true, 3, |out: &mut Vec<u8>| { out.push(b'x'); Err("no") }), Err("no"));
+        assert_eq!(conn.drain_output(), None);
+        assert_eq!(conn.send_with(true, 3, fill_with(b"ab")), Ok(SendStatus::Written));
+        assert_eq!(conn.drain_output().unwrap(), hex("81 02 61 62"));
+    }
+
+    #[test]
+    fn queued_before_open_and_refused_once_closing() {
+        let mut conn = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
+        assert_eq!(conn.send_with(true, 2, fill_with(b"hi")), Ok(SendStatus::Queued));
+        conn.start();
+        let out = conn.drain_output().unwrap();
+        assert!(out.ends_with(&hex("81 02 68 69")), "the queued message follows the 101");
+        conn.close(None, "").unwrap();
+        let mut filled = false;
+        let status = conn.send_with(true, 2, |out: &mut Vec<u8>| -> Result<(), ()> { filled = true; out.extend_from_slice(b"no"); Ok(()) });
+        assert_eq!(status, Ok(SendStatus::Refused));
+        assert!(!filled, "a refused message is never filled");
+    }
+}

@@ -483,6 +483,47 @@ impl Hybi {
         }
     }
 
+    /// Sends a message of `len` bytes that `fill` appends to the Vec it is given, so a
+    /// caller holding the payload in another form (a JavaScript string) writes it
+    /// straight into the frame instead of into a buffer that is then copied. Where
+    /// the frame needs the whole payload first (compression, a message queued before
+    /// open) `fill` writes into a Vec of its own. A refused message is never filled.
+    pub fn send_with<E>(&mut self, text: bool, len: usize, fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<SendStatus, E> {
+        let opcode = if text { OpCode::Text } else { OpCode::Binary };
+        let writable = self.state == State::Open || (self.state == State::Closed && self.owed_close.is_some());
+        if self.state != State::Connecting && !writable {
+            return Ok(SendStatus::Refused);
+        }
+        if self.deflate.is_some() || !writable {
+            let mut payload = Vec::with_capacity(len);
+            fill(&mut payload)?;
+            return Ok(self.send_frame(opcode, &payload));
+        }
+        let mask = match self.role {
+            Role::Client => Some(self.masks.next_key()),
+            Role::Server => None,
+        };
+        let header = FrameHeader { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode, mask, payload_len: len as u64 };
+        let frame_start = self.out.len();
+        self.out.reserve(frame::header_len(header.payload_len, mask.is_some()) + len);
+        encode_header_into(&header, &mut self.out);
+        let start = self.out.len();
+        if let Err(error) = fill(&mut self.out) {
+            self.out.truncate(frame_start);
+            return Err(error);
+        }
+        if self.out.len() - start != len {
+            // The header promised `len` bytes: frame what was written instead.
+            let payload = self.out.split_off(start);
+            self.out.truncate(frame_start);
+            return Ok(self.send_frame(opcode, &payload));
+        }
+        if let (Some(key), Some(written)) = (mask, self.out.get_mut(start..)) {
+            apply_mask(written, key, 0);
+        }
+        Ok(SendStatus::Written)
+    }
+
     /// Sends a message of `len` bytes by writing only its frame header, for a caller
     /// that writes the payload itself right after the output: an uncompressed server
     /// frame is its header followed by the payload unchanged, so a large payload need
