@@ -50,6 +50,9 @@ impl Reader {
     }
 }
 
+/// The most a frame's declared length makes `receive_data` reserve ahead of its bytes.
+const RESERVE_AHEAD: u64 = 1 << 20;
+
 struct PartialMessage {
     text: bool,
     /// RSV1 on the first frame: the payload is deflate-compressed (RFC 7692).
@@ -303,7 +306,7 @@ impl Hybi {
             unmask_onto(&mut self.control, chunk, header.mask, offset);
             Ok(())
         } else {
-            self.receive_data(chunk, header.mask, offset)
+            self.receive_data(chunk, header.mask, offset, remaining)
         };
         if let Err(error) = result {
             self.fail(error);
@@ -319,10 +322,19 @@ impl Hybi {
 
     /// Adds payload bytes to the message: inflated first when it is compressed, and
     /// checked as UTF-8 as they arrive when it is text.
-    fn receive_data(&mut self, chunk: &[u8], mask: Option<[u8; 4]>, offset: usize) -> Result<(), ProtocolError> {
+    /// `frame_remaining` counts the frame's payload bytes not yet received, `chunk`'s
+    /// included.
+    fn receive_data(&mut self, chunk: &[u8], mask: Option<[u8; 4]>, offset: usize, frame_remaining: u64) -> Result<(), ProtocolError> {
         let Some(message) = self.message.as_mut() else {
             return Ok(()); // begin_frame guarantees a message
         };
+        if !message.compressed && message.data.capacity() - message.data.len() < chunk.len() {
+            // Room for the rest of the frame at once, rather than growing by doubling
+            // and copying what arrived so far each time; at most RESERVE_AHEAD, so a
+            // peer that declares a large frame and sends little of it costs little.
+            let ahead = usize::try_from(frame_remaining.min(RESERVE_AHEAD)).unwrap_or(chunk.len());
+            message.data.reserve(ahead.max(chunk.len()));
+        }
         let start = message.data.len();
         if message.compressed {
             self.scratch.clear();
