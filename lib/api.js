@@ -84,8 +84,9 @@ class API extends Stream {
     this.version = this._native.version
     this._maxLength = options.maxLength || DEFAULT_MAX_LENGTH
     // Sends made before open, when extensions run in JavaScript (their sessions
-    // exist only once the handshake is done).
-    this._sendQueue = []
+    // exist only once the handshake is done). Like the ping callbacks below, made on
+    // first use: most connections never need either, and idle connections add up.
+    this._sendQueue = null
     // Bytes of the messages sent before open, and whether a caller was told to wait
     // for 'drain' because of them.
     this._heldBytes = 0
@@ -97,7 +98,7 @@ class API extends Stream {
 
     this._ping = options.ping
     this._pingId = 0
-    this._pingCallbacks = new Map()
+    this._pingCallbacks = null
 
     // Protocol errors are informational: never let one crash the process.
     this.on('error', () => {})
@@ -223,6 +224,7 @@ class API extends Stream {
   // with the reserved bits they set.
   _sendThroughExtensions (data) {
     if (this.readyState === CONNECTING) {
+      if (!this._sendQueue) this._sendQueue = []
       this._sendQueue.push(data)
       return this._hold(data)
     }
@@ -252,7 +254,10 @@ class API extends Stream {
     const payload = message instanceof Buffer ? message : Buffer.from(String(message), 'utf8')
     const output = this._call(() => this._native.ping(payload))
     if (output === null || output === undefined) return false
-    if (callback) this._pingCallbacks.set(payload.toString('utf8'), callback)
+    if (callback) {
+      if (!this._pingCallbacks) this._pingCallbacks = new Map()
+      this._pingCallbacks.set(payload.toString('utf8'), callback)
+    }
     if (output.length > 0) this._write(output)
     return true
   }
@@ -384,7 +389,9 @@ class API extends Stream {
     this.protocol = this._native.protocol || ''
     // The native side has already written the messages it held; these were held here.
     this._heldBytes = 0
-    for (const data of this._sendQueue.splice(0)) this.send(data)
+    const queued = this._sendQueue
+    this._sendQueue = null
+    if (queued) for (const data of queued) this.send(data)
     if (this._drainOwed) {
       this._drainOwed = false
       // A socket over its high-water mark emits 'drain' itself (forwarded).
@@ -438,6 +445,7 @@ class API extends Stream {
   }
 
   _receivePong (data) {
+    if (!this._pingCallbacks) return
     const key = data.toString('utf8')
     const callback = this._pingCallbacks.get(key)
     if (!callback) return
