@@ -90,13 +90,14 @@ describe('replies to the messages of one read', () => {
     const large = Buffer.alloc(100 * 1024)
     for (let i = 0; i < large.length; i++) large[i] = (i * 31) & 0xff
     const largeText = 'é€'.repeat(20000)
-    ws.on('message', () => {
+    ws.on('message', (event) => {
+      if (event.data !== 'go') return
       ws.send('before')
       ws.send(large)
       ws.send(largeText)
       ws.send('after')
     })
-    peer.socket.write(text('go'))
+    peer.socket.write(Buffer.concat([text('go'), text('gathered with this one')]))
     const frames = []
     for (let i = 0; i < 4; i++) frames.push(await peer.readFrame())
     expect(frames.map((f) => f.opcode)).toEqual([F.OPCODES.text, F.OPCODES.binary, F.OPCODES.text, F.OPCODES.text])
@@ -109,7 +110,8 @@ describe('replies to the messages of one read', () => {
   test('sends in a handler count in bufferedAmount and report backpressure past the high-water mark', async () => {
     const { peer, ws, connection } = await openRaw()
     const seen = []
-    ws.on('message', () => {
+    ws.on('message', (event) => {
+      if (event.data !== 'go') return
       const before = ws.bufferedAmount
       const small = ws.send('hello')
       seen.push({ small, smallBytes: ws.bufferedAmount - before })
@@ -117,7 +119,9 @@ describe('replies to the messages of one read', () => {
       seen.push({ large, buffered: ws.bufferedAmount >= connection.socket.writableHighWaterMark * 4 })
     })
     const drained = new Promise((resolve) => ws.on('drain', resolve))
-    peer.socket.write(text('go'))
+    // Two messages in one read: replies are gathered only where there is more than
+    // one event to dispatch.
+    peer.socket.write(Buffer.concat([text('go'), text('then')]))
     expect((await peer.readFrame()).payload.toString()).toBe('hello')
     expect((await peer.readFrame()).payload.length).toBe(connection.socket.writableHighWaterMark * 4)
     await drained

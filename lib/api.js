@@ -297,7 +297,9 @@ class API extends Stream {
     const batch = this._call(() => this._native.feed(chunk))
     if (!batch) return
     const socket = this._stream
-    if (batch.length === 2 || !socket || socket.destroyed) return this._apply(batch)
+    // A read with one event (one message, most often) has nothing to gather: its
+    // reply is written as it is sent.
+    if (batch.length <= 5 || !socket || socket.destroyed) return this._apply(batch)
     // One read often carries many messages, and handlers answer each: their replies
     // are framed into one native buffer and written once, and anything else written
     // meanwhile (pongs) joins them in one writev while the socket is corked.
