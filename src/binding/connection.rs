@@ -110,6 +110,12 @@ fn sent(conn: &mut Connection, status: SendStatus) -> Option<JsBytes> {
     }
 }
 
+/// Sends a text message, V8 encoding the string straight into the frame.
+fn send_js_text(conn: &mut Connection, text: &JsText) -> Result<SendStatus> {
+    let len = text.utf8_len()?;
+    conn.send_with(true, len, |out| text.append_utf8(out, len))
+}
+
 /// What a queued send did, for `queueText`/`queueBinary`.
 fn queued(conn: &Connection, status: SendStatus) -> i64 {
     match status {
@@ -240,8 +246,7 @@ impl NativeConnection {
 
     #[napi(catch_unwind)]
     pub fn send_text(&mut self, text: JsText) -> Result<Option<JsBytes>> {
-        let len = text.utf8_len()?;
-        let status = self.inner.send_with(true, len, |out| text.append_utf8(out, len))?;
+        let status = send_js_text(&mut self.inner, &text)?;
         Ok(sent(&mut self.inner, status))
     }
 
@@ -258,8 +263,7 @@ impl NativeConnection {
     /// or closed.
     #[napi(catch_unwind)]
     pub fn queue_text(&mut self, text: JsText) -> Result<i64> {
-        let len = text.utf8_len()?;
-        let status = self.inner.send_with(true, len, |out| text.append_utf8(out, len))?;
+        let status = send_js_text(&mut self.inner, &text)?;
         Ok(queued(&self.inner, status))
     }
 

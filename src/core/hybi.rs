@@ -453,12 +453,18 @@ impl Hybi {
         self.send_frame(opcode, payload)
     }
 
+    /// Whether a message sent now is written: while open, and once closed while the
+    /// close frame owed to the peer is not on the wire yet.
+    fn takes_messages(&self) -> bool {
+        self.state == State::Open || (self.state == State::Closed && self.owed_close.is_some())
+    }
+
     /// Sends one message as a single frame with the given reserved bits, for a caller
     /// whose extensions have already transformed it (see `open_for_caller_extensions`).
     /// Only sent while open: the caller's extensions exist only after the handshake.
     pub fn send_raw(&mut self, text: bool, rsv: u8, payload: &[u8]) -> SendStatus {
         let opcode = if text { OpCode::Text } else { OpCode::Binary };
-        let writable = self.state == State::Open || (self.state == State::Closed && self.owed_close.is_some());
+        let writable = self.takes_messages();
         if !writable {
             return SendStatus::Refused;
         }
@@ -502,7 +508,7 @@ impl Hybi {
     /// open) `fill` writes into a Vec of its own. A refused message is never filled.
     pub fn send_with<E>(&mut self, text: bool, len: usize, fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<SendStatus, E> {
         let opcode = if text { OpCode::Text } else { OpCode::Binary };
-        let writable = self.state == State::Open || (self.state == State::Closed && self.owed_close.is_some());
+        let writable = self.takes_messages();
         if self.state != State::Connecting && !writable {
             return Ok(SendStatus::Refused);
         }
@@ -545,7 +551,7 @@ impl Hybi {
         if self.role != Role::Server || self.deflate.is_some() {
             return None;
         }
-        let writable = self.state == State::Open || (self.state == State::Closed && self.owed_close.is_some());
+        let writable = self.takes_messages();
         match self.state {
             State::Connecting => None,
             _ if !writable => Some(SendStatus::Refused),
