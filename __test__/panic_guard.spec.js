@@ -48,6 +48,8 @@ it('an internal failure on the client side sends a masked 1011 close frame', asy
   const client = D.openClient(WebSocket.Client, server.url, [], {})
   const connection = await server.nextConnection()
   await client.waitOpen()
+  // Small messages are framed into a shared pool, larger ones into a Buffer of their own.
+  client.ws._native.sendTextInto = () => native.internalFailureProbe()
   client.ws._native.sendText = () => native.internalFailureProbe()
   client.ws.send('boom')
   const closed = await connection.waitClosed()

@@ -4,7 +4,7 @@
 // WebSocket API, the stream API, timers, and the wiring between a Node socket and the
 // native connection.
 //
-//   socket 'data' ──► native.feed(chunk) ──► { output, events }
+//   socket 'data' ──► native.feed(chunk) ──► [output, …events] or a lone message
 //                                               │        │
 //                     socket.write(output) ◄────┘        └──► open/message/error/close
 //
@@ -18,6 +18,7 @@ const native = require('./native')
 const Event = require('./event')
 const { rsvOf } = require('./extensions')
 const EventTarget = require('./event_target')
+const framePool = require('./frame_pool')
 
 const CONNECTING = 0
 const OPEN = 1
@@ -48,6 +49,9 @@ const ERROR_CODES = {
 // frame. (Text is not: encoding a string into a Buffer in JavaScript first measured
 // slower than the native side encoding it straight into the frame.)
 const HEAD_ONLY_MIN = 16 * 1024
+
+// What sendTextInto/sendBinaryInto return when the frame did not fit in the pool.
+const FRAME_NOT_POOLED = -2
 
 // Event kinds in a native batch (src/binding/batch.rs).
 const EVENT_OPEN = 0
@@ -159,11 +163,30 @@ class API extends Stream {
       if (written !== null) return written
     }
     if (this._coalescing) return this._queue(data)
+    if (data.length <= framePool.POOLED_MAX) return this._sendPooled(data)
     const output = this._call(() =>
       typeof data === 'string' ? this._native.sendText(data) : this._native.sendBinary(data))
     if (output === null || output === undefined) return false
     // An empty result means the message waits for the handshake.
     return output.length === 0 ? this._hold(data) : this._write(output)
+  }
+
+  // Sends a small message, its frame copied into the shared pool (lib/frame_pool.js).
+  _sendPooled (data) {
+    framePool.reserve(data.length)
+    const pool = framePool.buffer
+    const offset = framePool.offset
+    const result = this._call(() => typeof data === 'string'
+      ? this._native.sendTextInto(data, pool, offset)
+      : this._native.sendBinaryInto(data, pool, offset))
+    if (result > 0) return this._write(framePool.take(result))
+    if (result === 0) return this._hold(data)
+    if (result === FRAME_NOT_POOLED) {
+      const output = this._call(() => this._native.takeOutput())
+      return output ? this._write(output) : false
+    }
+    // Refused (closing or closed), or the call failed.
+    return false
   }
 
   // Writes a large binary message as its frame header, then its bytes as they are.
@@ -295,7 +318,9 @@ class API extends Stream {
 
   _feed (chunk) {
     const batch = this._call(() => this._native.feed(chunk))
-    if (!batch) return
+    if (batch === null || batch === undefined) return
+    // A read whose only result is one message returns that message alone.
+    if (!Array.isArray(batch)) return this._receiveMessage(batch)
     const socket = this._stream
     // A read with one event (one message, most often) has nothing to gather: its
     // reply is written as it is sent.

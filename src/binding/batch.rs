@@ -20,6 +20,10 @@
 //! | 7    | close     | code (absent for the drafts)     | reason                   |
 //!
 //! Absent slots read as undefined. `lib/api.js` decodes this; keep the two in step.
+//!
+//! `feed` returns a [`ReadBatch`]: when a read's only result is one message, the most
+//! common read by far, that is the message alone (a string, or a Buffer for binary),
+//! without the array.
 
 use std::ptr;
 
@@ -83,21 +87,12 @@ impl Slots {
         }
     }
 
-    /// A text message's validated UTF-8 as a JS string. ASCII, the common case, takes
-    /// V8's one-byte path, which copies without decoding.
+    /// SAFETY: `env` must be the current call's environment.
     unsafe fn set_text(&self, index: usize, data: &[u8]) -> Result<()> {
-        let mut string = ptr::null_mut();
-        let bytes = data.as_ptr().cast::<std::ffi::c_char>();
-        let len = isize::try_from(data.len()).map_err(|_| napi::Error::from_reason("message too long"))?;
-        // SAFETY: `data` outlives the call, which copies `len` bytes; the core only
-        // delivers text it has validated as UTF-8.
+        let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
+        // SAFETY: converts with the caller's env, then stores into the array it created.
         unsafe {
-            if data.is_ascii() {
-                check_status!(sys::napi_create_string_latin1(self.env, bytes, len, &mut string), "Failed to create a string")?;
-            } else {
-                check_status!(sys::napi_create_string_utf8(self.env, bytes, len, &mut string), "Failed to create a string")?;
-            }
-            let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
+            let string = text_value(self.env, data)?;
             check_status!(sys::napi_set_element(self.env, self.array, index, string), "Failed to fill a batch")
         }
     }
@@ -110,6 +105,67 @@ impl TypeName for Batch {
 
     fn value_type() -> ValueType {
         ValueType::Object
+    }
+}
+
+/// The message of a batch that holds nothing else.
+fn lone_message(batch: &mut Batch) -> Option<(bool, Vec<u8>)> {
+    if batch.output.is_some() || batch.handshake.is_some() || batch.events.len() != 1 {
+        return None;
+    }
+    match batch.events.pop() {
+        Some(Event::Message { text, data }) => Some((text, data)),
+        other => {
+            batch.events.extend(other);
+            None
+        }
+    }
+}
+
+/// A text message's validated UTF-8 as a JS string. ASCII, the common case, takes V8's
+/// one-byte path, which copies without decoding.
+///
+/// SAFETY: `env` must be the current call's environment.
+unsafe fn text_value(env: sys::napi_env, data: &[u8]) -> Result<sys::napi_value> {
+    let mut string = ptr::null_mut();
+    let bytes = data.as_ptr().cast::<std::ffi::c_char>();
+    let len = isize::try_from(data.len()).map_err(|_| napi::Error::from_reason("message too long"))?;
+    // SAFETY: `data` outlives the call, which copies `len` bytes; the core only
+    // delivers text it has validated as UTF-8.
+    unsafe {
+        if data.is_ascii() {
+            check_status!(sys::napi_create_string_latin1(env, bytes, len, &mut string), "Failed to create a string")?;
+        } else {
+            check_status!(sys::napi_create_string_utf8(env, bytes, len, &mut string), "Failed to create a string")?;
+        }
+    }
+    Ok(string)
+}
+
+/// What one socket read produced: a batch, or its lone message.
+pub struct ReadBatch(pub Batch);
+
+impl TypeName for ReadBatch {
+    fn type_name() -> &'static str {
+        "Array<unknown> | string | Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ToNapiValue for ReadBatch {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let mut batch = val.0;
+        // SAFETY: the env napi-rs handed us for this return value.
+        unsafe {
+            match lone_message(&mut batch) {
+                Some((true, data)) => text_value(env, &data),
+                Some((false, data)) => JsBytes::to_napi_value(env, JsBytes(data)),
+                None => Batch::to_napi_value(env, batch),
+            }
+        }
     }
 }
 

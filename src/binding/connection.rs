@@ -5,7 +5,8 @@
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-use super::batch::{drain, Batch};
+use super::batch::{drain, Batch, ReadBatch};
+use super::buffer_arg::BufferArg;
 use super::bytes::JsBytes;
 use super::text::JsText;
 use super::random::{nonce, OsMasks};
@@ -125,6 +126,24 @@ fn queued(conn: &Connection, status: SendStatus) -> i64 {
     }
 }
 
+/// What a send into the caller's pool did, for `sendTextInto`/`sendBinaryInto`: the
+/// length of the frame now at `offset` in `pool`, 0 when the message was queued until
+/// open, -1 when the connection is closing or closed, or -2 when the output did not
+/// fit there and waits for `takeOutput`.
+fn pooled(conn: &mut Connection, status: SendStatus, pool: &mut BufferArg, offset: u32) -> i64 {
+    match status {
+        SendStatus::Refused => -1,
+        SendStatus::Queued => 0,
+        SendStatus::Written => {
+            let room = usize::try_from(offset).ok().and_then(|offset| pool.tail_mut(offset));
+            match room.and_then(|room| conn.drain_output_into(room)) {
+                Some(len) => i64::try_from(len).unwrap_or(-2),
+                None => -2,
+            }
+        }
+    }
+}
+
 #[napi]
 pub struct NativeConnection {
     inner: Connection,
@@ -232,9 +251,9 @@ impl NativeConnection {
 
     /// Processes one socket read; the Buffer is borrowed, not copied.
     #[napi(catch_unwind)]
-    pub fn feed(&mut self, chunk: &[u8]) -> Batch {
-        self.inner.feed(chunk);
-        drain(&mut self.inner)
+    pub fn feed(&mut self, chunk: BufferArg) -> ReadBatch {
+        self.inner.feed(chunk.as_slice());
+        ReadBatch(drain(&mut self.inner))
     }
 
     /// The TCP connection ended.
@@ -251,9 +270,26 @@ impl NativeConnection {
     }
 
     #[napi(catch_unwind)]
-    pub fn send_binary(&mut self, data: &[u8]) -> Option<JsBytes> {
-        let status = self.inner.send(false, data);
+    pub fn send_binary(&mut self, data: BufferArg) -> Option<JsBytes> {
+        let status = self.inner.send(false, data.as_slice());
         sent(&mut self.inner, status)
+    }
+
+    /// Sends a small text message and copies its frame into `pool` at `offset`, where
+    /// JS slices it out to write: cheaper than a Buffer of its own per frame. See
+    /// `pooled` for the result.
+    #[napi(catch_unwind)]
+    pub fn send_text_into(&mut self, text: JsText, mut pool: BufferArg, offset: u32) -> Result<i64> {
+        let status = send_js_text(&mut self.inner, &text)?;
+        Ok(pooled(&mut self.inner, status, &mut pool, offset))
+    }
+
+    /// `sendTextInto` for binary messages. `data` is copied into the output before
+    /// anything is written into `pool`, so the two may share memory.
+    #[napi(catch_unwind)]
+    pub fn send_binary_into(&mut self, data: BufferArg, mut pool: BufferArg, offset: u32) -> i64 {
+        let status = self.inner.send(false, data.as_slice());
+        pooled(&mut self.inner, status, &mut pool, offset)
     }
 
     /// Sends a text message without draining the output, for sends made while JS is
@@ -269,8 +305,8 @@ impl NativeConnection {
 
     /// `queueText` for binary messages.
     #[napi(catch_unwind)]
-    pub fn queue_binary(&mut self, data: &[u8]) -> i64 {
-        let status = self.inner.send(false, data);
+    pub fn queue_binary(&mut self, data: BufferArg) -> i64 {
+        let status = self.inner.send(false, data.as_slice());
         queued(&self.inner, status)
     }
 

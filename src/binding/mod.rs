@@ -2,6 +2,7 @@
 //! output into one batch. It never parses protocol bytes itself.
 
 mod batch;
+mod buffer_arg;
 mod bytes;
 mod connection;
 mod extensions;

@@ -330,6 +330,16 @@ impl Connection {
         }
     }
 
+    /// Moves all the output into the start of `dst` and returns its length, for a
+    /// caller that writes from a buffer of its own; `None` when there is none or it
+    /// does not fit, and the output stays for `drain_output`.
+    pub fn drain_output_into(&mut self, dst: &mut [u8]) -> Option<usize> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.drain_output_into(dst),
+            Engine::Hixie { hixie, .. } => hixie.drain_output_into(dst),
+        }
+    }
+
     pub fn drain_events(&mut self) -> Vec<Event> {
         match &mut self.engine {
             Engine::Hybi(conn) => conn.hybi.drain_events(),

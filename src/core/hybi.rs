@@ -657,6 +657,11 @@ impl Hybi {
         }
     }
 
+    /// Moves the output into `dst` if it fits: see `Connection::drain_output_into`.
+    pub fn drain_output_into(&mut self, dst: &mut [u8]) -> Option<usize> {
+        super::output::drain_into(&mut self.out, dst)
+    }
+
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }

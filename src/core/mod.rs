@@ -16,6 +16,7 @@ pub mod hixie;
 pub mod hybi;
 pub mod limits;
 pub mod mask;
+mod output;
 pub mod sse;
 pub mod utf8;
 
