@@ -67,7 +67,7 @@ describe('on this machine', () => {
   test('loads the local build beside package.json', () => {
     const result = load(NATIVE_JS)
     expect(result.error).toBeUndefined()
-    expect(result.exports).toContain('NativeConnection')
+    expect(result.exports).toContain('connectionFeed')
     expect(result.addons).toEqual([LOCAL_BINARY])
   })
 

@@ -8,6 +8,7 @@ const net = require('net')
 const tls = require('tls')
 const API = require('./api')
 const native = require('./native')
+const NativeConnection = require('./connection')
 const { CLIENT_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
 const { extensionPlan } = require('./deflate')
 const { Extensions } = require('./extensions')
@@ -58,9 +59,9 @@ class Client extends API {
     ]
     if (plan && plan.framework) {
       this._extensions = new Extensions(plan.framework, { maxLength: options.maxLength || API.DEFAULT_MAX_LENGTH })
-      this._native = native.NativeConnection.clientWithExtensions(...target, this._extensions.generateOffer())
+      this._native = NativeConnection.clientWithExtensions(...target, this._extensions.generateOffer())
     } else {
-      this._native = native.NativeConnection.client(...target, plan ? plan.deflate : undefined)
+      this._native = NativeConnection.client(...target, plan ? plan.deflate : undefined)
     }
 
     const proxy = options.proxy || {}

@@ -5,6 +5,7 @@
 
 const API = require('./api')
 const native = require('./native')
+const NativeConnection = require('./connection')
 const { SERVER_OPTIONS, validateOptions, flattenHeaders, protocolList } = require('./options')
 const { extensionPlan } = require('./deflate')
 const { Extensions } = require('./extensions')
@@ -25,7 +26,7 @@ class WebSocket extends API {
     validateOptions(options, SERVER_OPTIONS)
     const plan = extensionPlan(options.extensions)
     this.url = determineUrl(request)
-    this._native = native.NativeConnection.server(
+    this._native = NativeConnection.server(
       String(request.method),
       rawHeaders(request),
       this.url,

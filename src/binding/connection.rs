@@ -1,4 +1,4 @@
-//! `#[napi]` class around `core::Connection`: one call per socket read (`feed`) and one
+//! The functions around `core::Connection`: one call per socket read (`feed`) and one
 //! per send. Every export catches panics, so a bug surfaces as a JS exception that the
 //! JavaScript layer turns into `error` + `close` 1011, never as a crash.
 
@@ -7,6 +7,7 @@ use napi_derive::napi;
 
 use super::batch::{drain, Batch, ReadBatch};
 use super::buffer_arg::BufferArg;
+use super::handle::{ConnectionArg, ConnectionHandle};
 use super::bytes::JsBytes;
 use super::text::JsText;
 use super::random::{nonce, OsMasks};
@@ -144,233 +145,260 @@ fn pooled(conn: &mut Connection, status: SendStatus, pool: &mut BufferArg, offse
     }
 }
 
-#[napi]
-pub struct NativeConnection {
-    inner: Connection,
+// The connection's functions: `lib/connection.js` wraps them as the methods of its
+// `NativeConnection` class, the handle as their receiver (see `handle.rs`).
+
+/// A server connection for an upgrade request to `url`. Throws on an invalid `headers`
+/// option.
+#[napi(catch_unwind)]
+pub fn connection_server(
+    method: String,
+    raw_headers: Vec<String>,
+    url: String,
+    protocols: Vec<String>,
+    headers: Vec<String>,
+    max_length: Option<f64>,
+    deflate: Option<DeflateOptions>,
+) -> Result<ConnectionHandle> {
+    let request = UpgradeRequest { method, headers: RequestHeaders::new(pairs(raw_headers)) };
+    let conn = Connection::server(request, &url, protocols, &pairs(headers), limits(max_length)?, deflate_config(deflate))
+        .map_err(usage)?;
+    Ok(ConnectionHandle(conn))
 }
 
-#[napi]
-impl NativeConnection {
-    /// A server connection for an upgrade request to `url`. Throws on an invalid
-    /// `headers` option.
-    #[napi(factory, catch_unwind)]
-    pub fn server(
-        method: String,
-        raw_headers: Vec<String>,
-        url: String,
-        protocols: Vec<String>,
-        headers: Vec<String>,
-        max_length: Option<f64>,
-        deflate: Option<DeflateOptions>,
-    ) -> Result<Self> {
-        let request = UpgradeRequest { method, headers: RequestHeaders::new(pairs(raw_headers)) };
-        let inner = Connection::server(request, &url, protocols, &pairs(headers), limits(max_length)?, deflate_config(deflate))
-            .map_err(usage)?;
-        Ok(NativeConnection { inner })
-    }
+/// A client connection. `path` and `host` come from the URL as JS parsed it;
+/// `authorization` from its user:password.
+#[napi(catch_unwind)]
+pub fn connection_client(
+    path: String,
+    host: String,
+    protocols: Vec<String>,
+    headers: Vec<String>,
+    authorization: Option<String>,
+    max_length: Option<f64>,
+    deflate: Option<DeflateOptions>,
+) -> Result<ConnectionHandle> {
+    let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
+    let masks = Box::new(OsMasks::new());
+    let conn = Connection::client(&target, nonce()?, limits(max_length)?, masks, deflate_config(deflate)).map_err(usage)?;
+    Ok(ConnectionHandle(conn))
+}
 
-    /// A client connection. `path` and `host` come from the URL as JS parsed it;
-    /// `authorization` from its user:password.
-    #[napi(factory, catch_unwind)]
-    pub fn client(
-        path: String,
-        host: String,
-        protocols: Vec<String>,
-        headers: Vec<String>,
-        authorization: Option<String>,
-        max_length: Option<f64>,
-        deflate: Option<DeflateOptions>,
-    ) -> Result<Self> {
-        let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
-        let masks = Box::new(OsMasks::new());
-        let inner = Connection::client(&target, nonce()?, limits(max_length)?, masks, deflate_config(deflate))
-            .map_err(usage)?;
-        Ok(NativeConnection { inner })
-    }
+/// A client connection whose extensions run in JavaScript: `offer` is their
+/// Sec-WebSocket-Extensions header. After the response arrives the connection waits
+/// for `activateExtensions` or `fail`.
+#[napi(catch_unwind)]
+pub fn connection_client_with_extensions(
+    path: String,
+    host: String,
+    protocols: Vec<String>,
+    headers: Vec<String>,
+    authorization: Option<String>,
+    max_length: Option<f64>,
+    offer: Option<String>,
+) -> Result<ConnectionHandle> {
+    let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
+    let masks = Box::new(OsMasks::new());
+    let conn = Connection::client_with_caller_extensions(&target, nonce()?, limits(max_length)?, masks, offer)
+        .map_err(usage)?;
+    Ok(ConnectionHandle(conn))
+}
 
-    /// A client connection whose extensions run in JavaScript: `offer` is their
-    /// Sec-WebSocket-Extensions header. After the response arrives the connection
-    /// waits for `activateExtensions` or `fail`.
-    #[napi(factory, catch_unwind)]
-    pub fn client_with_extensions(
-        path: String,
-        host: String,
-        protocols: Vec<String>,
-        headers: Vec<String>,
-        authorization: Option<String>,
-        max_length: Option<f64>,
-        offer: Option<String>,
-    ) -> Result<Self> {
-        let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
-        let masks = Box::new(OsMasks::new());
-        let inner = Connection::client_with_caller_extensions(&target, nonce()?, limits(max_length)?, masks, offer)
-            .map_err(usage)?;
-        Ok(NativeConnection { inner })
-    }
-
-    /// Server, extensions run in JavaScript: the answer to the client's offers, given
-    /// before `start`. `refusal` refuses the request with that message.
-    #[napi(catch_unwind)]
-    pub fn answer_extensions(&mut self, header: Option<String>, rsv: u32, refusal: Option<String>) {
-        let rsv = u8::try_from(rsv).unwrap_or(0);
-        self.inner.answer_extensions(match refusal {
+/// Server, extensions run in JavaScript: the answer to the client's offers, given
+/// before `start`. `refusal` refuses the request with that message.
+#[napi(catch_unwind)]
+pub fn connection_answer_extensions(mut conn: ConnectionArg, header: Option<String>, rsv: u32, refusal: Option<String>) -> Result<()> {
+    let rsv = u8::try_from(rsv).unwrap_or(0);
+    conn.with(|conn| {
+        conn.answer_extensions(match refusal {
             Some(message) => Err(message),
             None => Ok((header, rsv)),
-        });
-    }
+        })
+    })
+}
 
-    /// Client, extensions run in JavaScript: they accepted the server's answer.
-    #[napi(catch_unwind)]
-    pub fn activate_extensions(&mut self, rsv: u32) -> Batch {
-        self.inner.activate_extensions(u8::try_from(rsv).unwrap_or(0));
-        drain(&mut self.inner)
-    }
+/// Client, extensions run in JavaScript: they accepted the server's answer.
+#[napi(catch_unwind)]
+pub fn connection_activate_extensions(mut conn: ConnectionArg, rsv: u32) -> Result<Batch> {
+    conn.with(|conn| {
+        conn.activate_extensions(u8::try_from(rsv).unwrap_or(0));
+        drain(conn)
+    })
+}
 
-    /// Fails the connection with `code`, e.g. when an extension could not process a
-    /// message: `error`, a close frame when open, then `close`.
-    #[napi(catch_unwind)]
-    pub fn fail(&mut self, code: u32, reason: String) -> Batch {
-        self.inner.fail(u16::try_from(code).unwrap_or(1011), reason);
-        drain(&mut self.inner)
-    }
+/// Fails the connection with `code`, e.g. when an extension could not process a
+/// message: `error`, a close frame when open, then `close`.
+#[napi(catch_unwind)]
+pub fn connection_fail(mut conn: ConnectionArg, code: u32, reason: String) -> Result<Batch> {
+    conn.with(|conn| {
+        conn.fail(u16::try_from(code).unwrap_or(1011), reason);
+        drain(conn)
+    })
+}
 
-    /// Sends a message the JavaScript extensions produced, as one frame with their
-    /// reserved bits; `null` when the connection is not open.
-    #[napi(catch_unwind)]
-    pub fn send_frame(&mut self, text: bool, rsv: u32, data: &[u8]) -> Option<JsBytes> {
-        let status = self.inner.send_raw(text, u8::try_from(rsv).unwrap_or(0), data);
-        sent(&mut self.inner, status)
-    }
+/// Sends a message the JavaScript extensions produced, as one frame with their
+/// reserved bits; `null` when the connection is not open.
+#[napi(catch_unwind)]
+pub fn connection_send_frame(mut conn: ConnectionArg, text: bool, rsv: u32, data: BufferArg) -> Result<Option<JsBytes>> {
+    conn.with(|conn| {
+        let status = conn.send_raw(text, u8::try_from(rsv).unwrap_or(0), data.as_slice());
+        sent(conn, status)
+    })
+}
 
-    /// Starts the opening handshake: answers it (server) or writes the request (client).
-    #[napi(catch_unwind)]
-    pub fn start(&mut self) -> Batch {
-        self.inner.start();
-        drain(&mut self.inner)
-    }
+/// Starts the opening handshake: answers it (server) or writes the request (client).
+#[napi(catch_unwind)]
+pub fn connection_start(mut conn: ConnectionArg) -> Result<Batch> {
+    conn.with(|conn| {
+        conn.start();
+        drain(conn)
+    })
+}
 
-    /// Processes one socket read; the Buffer is borrowed, not copied.
-    #[napi(catch_unwind)]
-    pub fn feed(&mut self, chunk: BufferArg) -> ReadBatch {
-        self.inner.feed(chunk.as_slice());
-        ReadBatch(drain(&mut self.inner))
-    }
+/// Processes one socket read; the Buffer is borrowed, not copied.
+#[napi(catch_unwind)]
+pub fn connection_feed(mut conn: ConnectionArg, chunk: BufferArg) -> Result<ReadBatch> {
+    conn.with(|conn| {
+        conn.feed(chunk.as_slice());
+        ReadBatch(drain(conn))
+    })
+}
 
-    /// The TCP connection ended.
-    #[napi(catch_unwind)]
-    pub fn feed_eof(&mut self) -> Batch {
-        self.inner.feed_eof();
-        drain(&mut self.inner)
-    }
+/// The TCP connection ended.
+#[napi(catch_unwind)]
+pub fn connection_feed_eof(mut conn: ConnectionArg) -> Result<Batch> {
+    conn.with(|conn| {
+        conn.feed_eof();
+        drain(conn)
+    })
+}
 
-    #[napi(catch_unwind)]
-    pub fn send_text(&mut self, text: JsText) -> Result<Option<JsBytes>> {
-        let status = send_js_text(&mut self.inner, &text)?;
-        Ok(sent(&mut self.inner, status))
-    }
+#[napi(catch_unwind)]
+pub fn connection_send_text(mut conn: ConnectionArg, text: JsText) -> Result<Option<JsBytes>> {
+    conn.with(|conn| {
+        let status = send_js_text(conn, &text)?;
+        Ok(sent(conn, status))
+    })?
+}
 
-    #[napi(catch_unwind)]
-    pub fn send_binary(&mut self, data: BufferArg) -> Option<JsBytes> {
-        let status = self.inner.send(false, data.as_slice());
-        sent(&mut self.inner, status)
-    }
+#[napi(catch_unwind)]
+pub fn connection_send_binary(mut conn: ConnectionArg, data: BufferArg) -> Result<Option<JsBytes>> {
+    conn.with(|conn| {
+        let status = conn.send(false, data.as_slice());
+        sent(conn, status)
+    })
+}
 
-    /// Sends a small text message and copies its frame into `pool` at `offset`, where
-    /// JS slices it out to write: cheaper than a Buffer of its own per frame. See
-    /// `pooled` for the result.
-    #[napi(catch_unwind)]
-    pub fn send_text_into(&mut self, text: JsText, mut pool: BufferArg, offset: u32) -> Result<i64> {
-        let status = send_js_text(&mut self.inner, &text)?;
-        Ok(pooled(&mut self.inner, status, &mut pool, offset))
-    }
+/// Sends a small text message and copies its frame into `pool` at `offset`, where JS
+/// slices it out to write: cheaper than a Buffer of its own per frame. See `pooled`
+/// for the result.
+#[napi(catch_unwind)]
+pub fn connection_send_text_into(mut conn: ConnectionArg, text: JsText, mut pool: BufferArg, offset: u32) -> Result<i64> {
+    conn.with(|conn| {
+        let status = send_js_text(conn, &text)?;
+        Ok(pooled(conn, status, &mut pool, offset))
+    })?
+}
 
-    /// `sendTextInto` for binary messages. `data` is copied into the output before
-    /// anything is written into `pool`, so the two may share memory.
-    #[napi(catch_unwind)]
-    pub fn send_binary_into(&mut self, data: BufferArg, mut pool: BufferArg, offset: u32) -> i64 {
-        let status = self.inner.send(false, data.as_slice());
-        pooled(&mut self.inner, status, &mut pool, offset)
-    }
+/// `sendTextInto` for binary messages. `data` is copied into the output before anything
+/// is written into `pool`, so the two may share memory.
+#[napi(catch_unwind)]
+pub fn connection_send_binary_into(mut conn: ConnectionArg, data: BufferArg, mut pool: BufferArg, offset: u32) -> Result<i64> {
+    conn.with(|conn| {
+        let status = conn.send(false, data.as_slice());
+        pooled(conn, status, &mut pool, offset)
+    })
+}
 
-    /// Sends a text message without draining the output, for sends made while JS is
-    /// dispatching one read's events: their frames leave together, in one Buffer and one
-    /// socket write, through `takeOutput`. Returns the bytes now waiting in the output,
-    /// 0 when the message was queued until open, or -1 when the connection is closing
-    /// or closed.
-    #[napi(catch_unwind)]
-    pub fn queue_text(&mut self, text: JsText) -> Result<i64> {
-        let status = send_js_text(&mut self.inner, &text)?;
-        Ok(queued(&self.inner, status))
-    }
+/// Sends a text message without draining the output, for sends made while JS is
+/// dispatching one read's events: their frames leave together, in one Buffer and one
+/// socket write, through `takeOutput`. Returns the bytes now waiting in the output, 0
+/// when the message was queued until open, or -1 when the connection is closing or
+/// closed.
+#[napi(catch_unwind)]
+pub fn connection_queue_text(mut conn: ConnectionArg, text: JsText) -> Result<i64> {
+    conn.with(|conn| {
+        let status = send_js_text(conn, &text)?;
+        Ok(queued(conn, status))
+    })?
+}
 
-    /// `queueText` for binary messages.
-    #[napi(catch_unwind)]
-    pub fn queue_binary(&mut self, data: BufferArg) -> i64 {
-        let status = self.inner.send(false, data.as_slice());
-        queued(&self.inner, status)
-    }
+/// `queueText` for binary messages.
+#[napi(catch_unwind)]
+pub fn connection_queue_binary(mut conn: ConnectionArg, data: BufferArg) -> Result<i64> {
+    conn.with(|conn| {
+        let status = conn.send(false, data.as_slice());
+        queued(conn, status)
+    })
+}
 
-    /// Sends a message of `len` bytes by its frame header only: returns the output to
-    /// write, ending with that header, and the caller writes its own payload right
-    /// after it, uncopied. `null` when the message must go through `sendText` or
-    /// `sendBinary` instead (client, compression, not open yet, closing).
-    #[napi(catch_unwind)]
-    pub fn send_head(&mut self, text: bool, len: f64) -> Option<JsBytes> {
-        if !(len.is_finite() && len >= 0.0) {
-            return None;
-        }
-        match self.inner.send_head(text, len as u64) {
-            Some(SendStatus::Written) => self.inner.drain_output().map(JsBytes),
-            _ => None,
-        }
+/// Sends a message of `len` bytes by its frame header only: returns the output to
+/// write, ending with that header, and the caller writes its own payload right after
+/// it, uncopied. `null` when the message must go through `sendText` or `sendBinary`
+/// instead (client, compression, not open yet, closing).
+#[napi(catch_unwind)]
+pub fn connection_send_head(mut conn: ConnectionArg, text: bool, len: f64) -> Result<Option<JsBytes>> {
+    if !(len.is_finite() && len >= 0.0) {
+        return Ok(None);
     }
+    conn.with(|conn| match conn.send_head(text, len as u64) {
+        Some(SendStatus::Written) => conn.drain_output().map(JsBytes),
+        _ => None,
+    })
+}
 
-    /// Everything written since the output was last drained, or `null`.
-    #[napi(catch_unwind)]
-    pub fn take_output(&mut self) -> Option<JsBytes> {
-        self.inner.drain_output().map(JsBytes)
-    }
+/// Everything written since the output was last drained, or `null`.
+#[napi(catch_unwind)]
+pub fn connection_take_output(mut conn: ConnectionArg) -> Result<Option<JsBytes>> {
+    conn.with(|conn| conn.drain_output().map(JsBytes))
+}
 
-    /// Sends a ping; `null` when it cannot be sent (closing, or over 125 bytes).
-    #[napi(catch_unwind)]
-    pub fn ping(&mut self, data: &[u8]) -> Option<JsBytes> {
-        let status = self.inner.ping(data);
-        sent(&mut self.inner, status)
-    }
+/// Sends a ping; `null` when it cannot be sent (closing, or over 125 bytes).
+#[napi(catch_unwind)]
+pub fn connection_ping(mut conn: ConnectionArg, data: BufferArg) -> Result<Option<JsBytes>> {
+    conn.with(|conn| {
+        let status = conn.ping(data.as_slice());
+        sent(conn, status)
+    })
+}
 
-    /// Starts the closing handshake; throws faye's messages for a bad code or reason.
-    #[napi(catch_unwind)]
-    pub fn close(&mut self, code: Option<f64>, reason: String) -> Result<Batch> {
-        self.inner.close(close_code(code)?, &reason).map_err(usage)?;
-        Ok(drain(&mut self.inner))
-    }
+/// Starts the closing handshake; throws faye's messages for a bad code or reason.
+#[napi(catch_unwind)]
+pub fn connection_close(mut conn: ConnectionArg, code: Option<f64>, reason: String) -> Result<Batch> {
+    let code = close_code(code)?;
+    conn.with(|conn| {
+        conn.close(code, &reason).map_err(usage)?;
+        Ok(drain(conn))
+    })?
+}
 
-    /// 0 connecting, 1 open, 2 closing, 3 closed, as the protocol sees it.
-    #[napi(getter, catch_unwind)]
-    pub fn ready_state(&self) -> u32 {
-        self.inner.ready_state()
-    }
+/// 0 connecting, 1 open, 2 closing, 3 closed, as the protocol sees it.
+#[napi(catch_unwind)]
+pub fn connection_ready_state(mut conn: ConnectionArg) -> Result<u32> {
+    conn.with(|conn| conn.ready_state())
+}
 
-    /// The close frame owed to the peer once the events before a `close` event were
-    /// delivered (see `Hybi::flush_close`), or `null`.
-    #[napi(catch_unwind)]
-    pub fn flush_close(&mut self) -> Option<JsBytes> {
-        self.inner.flush_close();
-        self.inner.drain_output().map(JsBytes)
-    }
+/// The close frame owed to the peer once the events before a `close` event were
+/// delivered (see `Hybi::flush_close`), or `null`.
+#[napi(catch_unwind)]
+pub fn connection_flush_close(mut conn: ConnectionArg) -> Result<Option<JsBytes>> {
+    conn.with(|conn| {
+        conn.flush_close();
+        conn.drain_output().map(JsBytes)
+    })
+}
 
-    #[napi(getter, catch_unwind)]
-    pub fn close_expected(&self) -> bool {
-        self.inner.close_expected()
-    }
+#[napi(catch_unwind)]
+pub fn connection_close_expected(mut conn: ConnectionArg) -> Result<bool> {
+    conn.with(|conn| conn.close_expected())
+}
 
-    #[napi(getter, catch_unwind)]
-    pub fn version(&self) -> &'static str {
-        self.inner.version()
-    }
+#[napi(catch_unwind)]
+pub fn connection_version(mut conn: ConnectionArg) -> Result<&'static str> {
+    conn.with(|conn| conn.version())
+}
 
-    #[napi(getter, catch_unwind)]
-    pub fn protocol(&self) -> String {
-        self.inner.protocol().unwrap_or_default().to_owned()
-    }
+#[napi(catch_unwind)]
+pub fn connection_protocol(mut conn: ConnectionArg) -> Result<String> {
+    conn.with(|conn| conn.protocol().unwrap_or_default().to_owned())
 }

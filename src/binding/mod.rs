@@ -6,6 +6,7 @@ mod buffer_arg;
 mod bytes;
 mod connection;
 mod extensions;
+mod handle;
 mod probe;
 mod proxy;
 mod random;
