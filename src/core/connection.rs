@@ -20,12 +20,14 @@ use super::{Event, MaskSource, NoMasks, Role, State};
 pub const HYBI_VERSION: &str = "hybi-13";
 
 /// Where the opening handshake stands.
+/// The states before `Done` hold their data boxed, so that an open connection does not
+/// carry their size.
 enum Handshake {
     /// A server connection waiting for `start()`.
-    ServerPending { request: UpgradeRequest, protocols: Vec<String>, headers: HeaderList },
+    ServerPending(Box<PendingRequest>),
     /// A client connection: the request is written on `start()`, then the response read.
-    ClientPending(ClientHandshake),
-    ClientAwaiting { handshake: ClientHandshake, reader: HeadReader },
+    ClientPending(Box<ClientHandshake>),
+    ClientAwaiting(Box<(ClientHandshake, HeadReader)>),
     /// A client whose caller runs the extensions: the response was accepted and the
     /// caller now checks its Sec-WebSocket-Extensions (`activate_extensions` or
     /// `fail`). Bytes that arrive meanwhile wait here.
@@ -33,12 +35,22 @@ enum Handshake {
     Done,
 }
 
+/// What a server needs to answer the upgrade request on `start()`.
+struct PendingRequest {
+    request: UpgradeRequest,
+    protocols: Vec<String>,
+    headers: HeaderList,
+}
+
 pub struct Connection {
     engine: Engine,
 }
 
+// The RFC 6455 connection is held inline: it is nearly every connection, and the
+// binding boxes the whole `Connection` once already.
+#[allow(clippy::large_enum_variant)]
 enum Engine {
-    Hybi(Box<HybiConnection>),
+    Hybi(HybiConnection),
     Hixie { hixie: Box<Hixie>, pending: Option<Box<DraftRequest>> },
 }
 
@@ -53,13 +65,13 @@ struct DraftRequest {
 struct HybiConnection {
     hybi: Hybi,
     /// permessage-deflate, when the application enabled it.
-    deflate: Option<DeflateConfig>,
+    deflate: Option<Box<DeflateConfig>>,
     /// Set when the caller negotiates and runs the extensions instead of the core.
-    caller: Option<CallerExtensions>,
+    caller: Option<Box<CallerExtensions>>,
     protocol: Option<String>,
     handshake: Handshake,
     /// The server's handshake response, for a client, until the caller takes it.
-    response: Option<ResponseHead>,
+    response: Option<Box<ResponseHead>>,
 }
 
 /// Extensions the caller negotiates and runs (see `Hybi::open_for_caller_extensions`).
@@ -93,7 +105,7 @@ impl Connection {
             Some(Draft::Hixie75)
         };
         let engine = match draft {
-            None => Engine::Hybi(Box::new(HybiConnection::server(request, protocols, headers, limits, deflate)?)),
+            None => Engine::Hybi(HybiConnection::server(request, protocols, headers, limits, deflate)?),
             Some(draft) => {
                 let mut list = HeaderList::default();
                 for (name, value) in headers {
@@ -119,7 +131,7 @@ impl Connection {
             config.validate()?;
         }
         let conn = HybiConnection::client(target, nonce, limits, masks, ClientExtensions::Native(deflate))?;
-        Ok(Connection { engine: Engine::Hybi(Box::new(conn)) })
+        Ok(Connection { engine: Engine::Hybi(conn) })
     }
 
     /// A client connection whose extensions the caller negotiates and runs: `offer` is
@@ -133,8 +145,8 @@ impl Connection {
         offer: Option<String>,
     ) -> Result<Self, UsageError> {
         let mut conn = HybiConnection::client(target, nonce, limits, masks, ClientExtensions::Caller(offer))?;
-        conn.caller = Some(CallerExtensions { answer: Ok(None), rsv: 0 });
-        Ok(Connection { engine: Engine::Hybi(Box::new(conn)) })
+        conn.caller = Some(Box::new(CallerExtensions { answer: Ok(None), rsv: 0 }));
+        Ok(Connection { engine: Engine::Hybi(conn) })
     }
 
     /// For a server whose caller negotiates and runs the extensions: the caller's
@@ -144,10 +156,10 @@ impl Connection {
     pub fn answer_extensions(&mut self, answer: Result<(Option<String>, u8), String>) {
         if let Engine::Hybi(conn) = &mut self.engine {
             conn.deflate = None;
-            conn.caller = Some(match answer {
+            conn.caller = Some(Box::new(match answer {
                 Ok((header, rsv)) => CallerExtensions { answer: Ok(header), rsv },
                 Err(reason) => CallerExtensions { answer: Err(reason), rsv: 0 },
-            });
+            }));
         }
     }
 
@@ -310,7 +322,7 @@ impl Connection {
     /// The server's handshake response (client side), once, after it arrived.
     pub fn take_response(&mut self) -> Option<ResponseHead> {
         match &mut self.engine {
-            Engine::Hybi(conn) => conn.response.take(),
+            Engine::Hybi(conn) => conn.response.take().map(|head| *head),
             Engine::Hixie { .. } => None,
         }
     }
@@ -365,10 +377,10 @@ impl HybiConnection {
         }
         Ok(HybiConnection {
             hybi: Hybi::new(Role::Server, limits, Box::new(NoMasks)),
-            deflate,
+            deflate: deflate.map(Box::new),
             caller: None,
             protocol: None,
-            handshake: Handshake::ServerPending { request, protocols, headers: list },
+            handshake: Handshake::ServerPending(Box::new(PendingRequest { request, protocols, headers: list })),
             response: None,
         })
     }
@@ -386,8 +398,8 @@ impl HybiConnection {
         };
         Ok(HybiConnection {
             hybi: Hybi::new(Role::Client, limits, masks),
-            handshake: Handshake::ClientPending(ClientHandshake::new(target, nonce, extensions)?),
-            deflate,
+            handshake: Handshake::ClientPending(Box::new(ClientHandshake::new(target, nonce, extensions)?)),
+            deflate: deflate.map(Box::new),
             caller: None,
             protocol: None,
             response: None,
@@ -402,10 +414,11 @@ impl HybiConnection {
             return;
         }
         match std::mem::replace(&mut self.handshake, Handshake::Done) {
-            Handshake::ServerPending { request, protocols, headers } => {
+            Handshake::ServerPending(pending) => {
+                let PendingRequest { request, protocols, headers } = *pending;
                 let extensions = match &self.caller {
                     Some(caller) => ServerExtensions::Caller(&caller.answer),
-                    None => ServerExtensions::Native(self.deflate.as_ref()),
+                    None => ServerExtensions::Native(self.deflate.as_deref()),
                 };
                 match server::respond(&request, &protocols, &headers, extensions) {
                     Outcome::Accepted { response, protocol, deflate } => {
@@ -424,7 +437,7 @@ impl HybiConnection {
             }
             Handshake::ClientPending(handshake) => {
                 self.hybi.write_raw(handshake.request());
-                self.handshake = Handshake::ClientAwaiting { handshake, reader: HeadReader::default() };
+                self.handshake = Handshake::ClientAwaiting(Box::new((*handshake, HeadReader::default())));
             }
             other => self.handshake = other,
         }
@@ -433,9 +446,10 @@ impl HybiConnection {
     /// Reads the server's response head; returns the bytes that followed it once the
     /// connection is open.
     fn read_response(&mut self, input: &[u8]) -> Option<Vec<u8>> {
-        let Handshake::ClientAwaiting { handshake, reader } = &mut self.handshake else {
+        let Handshake::ClientAwaiting(awaiting) = &mut self.handshake else {
             return None;
         };
+        let (handshake, reader) = &mut **awaiting;
         match reader.feed(input) {
             HeadProgress::NeedMore => None,
             HeadProgress::Invalid(reason) => {
@@ -445,7 +459,7 @@ impl HybiConnection {
             }
             HeadProgress::Complete(head, rest) => {
                 let verdict = handshake.validate(&head);
-                self.response = Some(head);
+                self.response = Some(Box::new(head));
                 self.handshake = Handshake::Done;
                 match verdict {
                     Ok(agreed) if self.caller.is_some() => {
@@ -469,7 +483,7 @@ impl HybiConnection {
     }
 
     fn session(&self, negotiated: Option<Negotiated>) -> Option<DeflateSession> {
-        Some(DeflateSession::new(self.deflate.as_ref()?, negotiated?))
+        Some(DeflateSession::new(self.deflate.as_deref()?, negotiated?))
     }
 
     /// Processes bytes read from the peer: the handshake response first, for a client,
@@ -478,7 +492,7 @@ impl HybiConnection {
         if let Handshake::ClientActivating { rest } = &mut self.handshake {
             return rest.extend_from_slice(input);
         }
-        if matches!(self.handshake, Handshake::ClientAwaiting { .. }) {
+        if matches!(self.handshake, Handshake::ClientAwaiting(_)) {
             if let Some(rest) = self.read_response(input) {
                 self.hybi.feed(&rest);
             }

@@ -91,7 +91,8 @@ pub struct Hybi {
     queued: Vec<Queued>,
     /// Payload of the close frame we owe the peer, until `flush_close`.
     owed_close: Option<Vec<u8>>,
-    deflate: Option<DeflateSession>,
+    /// Boxed: most connections never negotiate it, and an idle one should be small.
+    deflate: Option<Box<DeflateSession>>,
     /// Set when the caller runs the extensions itself: the reserved bits they claimed.
     /// Messages are then delivered raw (`Event::RawMessage`) and UTF-8 is the caller's
     /// to check after its extensions have run.
@@ -134,7 +135,7 @@ impl Hybi {
             return;
         }
         self.state = State::Open;
-        self.deflate = deflate;
+        self.deflate = deflate.map(Box::new);
         for Queued { opcode, payload } in std::mem::take(&mut self.queued) {
             self.write_message(opcode, &payload);
         }
