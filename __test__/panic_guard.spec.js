@@ -57,3 +57,17 @@ it('an internal failure on the client side sends a masked 1011 close frame', asy
   expect(closed.reason).toBe('Internal error')
   expect((await client.waitClosed()).code).toBe(1011)
 })
+
+it('the binding refuses anything but a connection handle where one is expected, with an error', () => {
+  const notHandles = [{}, null, undefined, 1, 'connection', Buffer.alloc(8), () => {}]
+  for (const value of notHandles) {
+    expect(() => native.connectionFeed(value, Buffer.from([0x81, 0x00]))).toThrow(/Expected a connection/)
+    expect(() => native.connectionReadyState(value)).toThrow(/Expected a connection/)
+  }
+  // And anything but a Buffer where bytes are expected.
+  const handle = native.connectionServer('GET', ['Host', 'example.com'], 'ws://example.com/', [], [], undefined, undefined)
+  expect(native.connectionReadyState(handle)).toBe(0)
+  for (const value of [{}, 'bytes', [1, 2], new Uint16Array(2), null]) {
+    expect(() => native.connectionFeed(handle, value)).toThrow(/Expected a Buffer/)
+  }
+})
