@@ -267,4 +267,17 @@ describe('client activation', () => {
     expect(sent).toMatchObject({ rsv1: false, rsv2: true })
     expect(sent.payload.toString()).toBe('cba')
   })
+
+  it('with nothing to offer, sends no extensions header, opens, and leaves messages alone', async () => {
+    const server = await D.startRawDeflateServer({})
+    const silent = Object.assign(reverseExtension(), { createClientSession: () => null })
+    const client = D.openClient(impl.WebSocket.Client, `ws://127.0.0.1:${server.port}/`, [], { extensions: [silent] })
+    const connection = await server.nextConnection()
+    expect(connection.headers['sec-websocket-extensions']).toBeUndefined()
+    await client.waitOpen()
+    client.ws.send('abc')
+    const sent = await connection.nextFrame()
+    expect(sent).toMatchObject({ rsv1: false, rsv2: false })
+    expect(sent.payload.toString()).toBe('abc')
+  })
 })

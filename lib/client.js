@@ -59,9 +59,10 @@ class Client extends API {
     ]
     if (plan && plan.framework) {
       this._extensions = new Extensions(plan.framework, { maxLength: options.maxLength || API.DEFAULT_MAX_LENGTH })
-      this._native = NativeConnection.clientWithExtensions(...target, this._extensions.generateOffer())
+      const offer = this._extensions.generateOffer()
+      this._native = NativeConnection.client(...target, undefined, true, offer == null ? undefined : String(offer))
     } else {
-      this._native = NativeConnection.client(...target, plan ? plan.deflate : undefined)
+      this._native = NativeConnection.client(...target, plan ? plan.deflate : undefined, false)
     }
 
     const proxy = options.proxy || {}

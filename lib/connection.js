@@ -19,10 +19,6 @@ class NativeConnection {
     return new NativeConnection(native.connectionClient(...args))
   }
 
-  static clientWithExtensions (...args) {
-    return new NativeConnection(native.connectionClientWithExtensions(...args))
-  }
-
   get readyState () { return native.connectionReadyState(this._handle) }
   get closeExpected () { return native.connectionCloseExpected(this._handle) }
   get version () { return native.connectionVersion(this._handle) }

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use faye_websocket_native::core::deflate::DeflateConfig;
-use faye_websocket_native::core::handshake::client::ClientTarget;
+use faye_websocket_native::core::handshake::client::{ClientExtensions, ClientTarget};
 use faye_websocket_native::core::handshake::headers::RequestHeaders;
 use faye_websocket_native::core::handshake::proxy::{ProxyTunnel, TunnelProgress};
 use faye_websocket_native::core::handshake::server::UpgradeRequest;
@@ -396,7 +396,7 @@ pub fn client_response(data: &[u8]) {
     let protocols: Vec<String> = if offer_protocols { vec!["chat".into(), "superchat".into()] } else { vec![] };
     let target = ClientTarget { path: "/chat".into(), host: "server.example.com".into(), protocols: protocols.clone(), ..Default::default() };
     let config = setup.deflate.then(DeflateConfig::default);
-    let mut conn = Connection::client(&target, NONCE, Limits { max_length: setup.max_length }, Box::new(CountingMasks(7)), config).expect("a client");
+    let mut conn = Connection::client(&target, NONCE, Limits { max_length: setup.max_length }, Box::new(CountingMasks(7)), ClientExtensions::Native(config)).expect("a client");
     conn.start();
     conn.drain_output().expect("the upgrade request");
 

@@ -5,7 +5,7 @@
 //! handles the ping; lets the application answer messages (here: an optional echo);
 //! then calls `flush_close` and writes what is left.
 
-use faye_websocket_native::core::handshake::client::ClientTarget;
+use faye_websocket_native::core::handshake::client::{ClientExtensions, ClientTarget};
 use faye_websocket_native::core::handshake::headers::RequestHeaders;
 use faye_websocket_native::core::handshake::server::UpgradeRequest;
 use faye_websocket_native::core::hybi::SendStatus;
@@ -167,7 +167,7 @@ pub fn start_client(setup: &Setup) -> (Connection, Vec<u8>, Agreed) {
     let target = ClientTarget { path: "/chat".into(), host: "server.example.com".into(), ..Default::default() };
     let config = setup.deflate.then(DeflateConfig::default);
     let masks = Box::new(CountingMasks(0));
-    let mut conn = Connection::client(&target, NONCE, Limits { max_length: setup.max_length }, masks, config)
+    let mut conn = Connection::client(&target, NONCE, Limits { max_length: setup.max_length }, masks, ClientExtensions::Native(config))
         .expect("a client connection");
     conn.start();
     let request = conn.drain_output().expect("an upgrade request");

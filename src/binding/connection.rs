@@ -11,7 +11,7 @@ use super::handle::{ConnectionArg, ConnectionHandle};
 use super::bytes::JsBytes;
 use super::text::JsText;
 use super::random::{nonce, OsMasks};
-use crate::core::handshake::client::ClientTarget;
+use crate::core::handshake::client::{ClientExtensions, ClientTarget};
 use crate::core::handshake::headers::RequestHeaders;
 use crate::core::handshake::server::{self, UpgradeRequest};
 use crate::core::hybi::SendStatus;
@@ -167,8 +167,12 @@ pub fn connection_server(
 }
 
 /// A client connection. `path` and `host` come from the URL as JS parsed it;
-/// `authorization` from its user:password.
+/// `authorization` from its user:password. With `callerExtensions` the extensions run
+/// in JavaScript and `offer` is their Sec-WebSocket-Extensions offer, if any: after the
+/// response arrives the connection waits for `activateExtensions` or `fail`.
+/// Otherwise `deflate` configures the native permessage-deflate, if any.
 #[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
 pub fn connection_client(
     path: String,
     host: String,
@@ -177,30 +181,17 @@ pub fn connection_client(
     authorization: Option<String>,
     max_length: Option<f64>,
     deflate: Option<DeflateOptions>,
-) -> Result<ConnectionHandle> {
-    let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
-    let masks = Box::new(OsMasks::new());
-    let conn = Connection::client(&target, nonce()?, limits(max_length)?, masks, deflate_config(deflate)).map_err(usage)?;
-    Ok(ConnectionHandle(conn))
-}
-
-/// A client connection whose extensions run in JavaScript: `offer` is their
-/// Sec-WebSocket-Extensions header. After the response arrives the connection waits
-/// for `activateExtensions` or `fail`.
-#[napi(catch_unwind)]
-pub fn connection_client_with_extensions(
-    path: String,
-    host: String,
-    protocols: Vec<String>,
-    headers: Vec<String>,
-    authorization: Option<String>,
-    max_length: Option<f64>,
+    caller_extensions: bool,
     offer: Option<String>,
 ) -> Result<ConnectionHandle> {
     let target = ClientTarget { path, host, protocols, authorization, headers: pairs(headers) };
+    let extensions = if caller_extensions {
+        ClientExtensions::Caller(offer)
+    } else {
+        ClientExtensions::Native(deflate_config(deflate))
+    };
     let masks = Box::new(OsMasks::new());
-    let conn = Connection::client_with_caller_extensions(&target, nonce()?, limits(max_length)?, masks, offer)
-        .map_err(usage)?;
+    let conn = Connection::client(&target, nonce()?, limits(max_length)?, masks, extensions).map_err(usage)?;
     Ok(ConnectionHandle(conn))
 }
 

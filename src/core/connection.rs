@@ -119,33 +119,25 @@ impl Connection {
     }
 
     /// A client-side connection (RFC 6455). `nonce` is the 16 random bytes of
-    /// Sec-WebSocket-Key; `masks` supplies a fresh key for every frame.
+    /// Sec-WebSocket-Key; `masks` supplies a fresh key for every frame. With
+    /// `ClientExtensions::Caller` the caller negotiates and runs the extensions: once
+    /// the response arrives, the connection waits for `activate_extensions` (or
+    /// `fail`) before it opens.
     pub fn client(
         target: &ClientTarget,
         nonce: [u8; 16],
         limits: Limits,
         masks: Box<dyn MaskSource>,
-        deflate: Option<DeflateConfig>,
+        extensions: ClientExtensions,
     ) -> Result<Self, UsageError> {
-        if let Some(config) = &deflate {
+        if let ClientExtensions::Native(Some(config)) = &extensions {
             config.validate()?;
         }
-        let conn = HybiConnection::client(target, nonce, limits, masks, ClientExtensions::Native(deflate))?;
-        Ok(Connection { engine: Engine::Hybi(conn) })
-    }
-
-    /// A client connection whose extensions the caller negotiates and runs: `offer` is
-    /// the Sec-WebSocket-Extensions header to send. Once the response arrives, the
-    /// connection waits for `activate_extensions` (or `fail`) before it opens.
-    pub fn client_with_caller_extensions(
-        target: &ClientTarget,
-        nonce: [u8; 16],
-        limits: Limits,
-        masks: Box<dyn MaskSource>,
-        offer: Option<String>,
-    ) -> Result<Self, UsageError> {
-        let mut conn = HybiConnection::client(target, nonce, limits, masks, ClientExtensions::Caller(offer))?;
-        conn.caller = Some(Box::new(CallerExtensions { answer: Ok(None), rsv: 0 }));
+        let caller = matches!(extensions, ClientExtensions::Caller(_));
+        let mut conn = HybiConnection::client(target, nonce, limits, masks, extensions)?;
+        if caller {
+            conn.caller = Some(Box::new(CallerExtensions { answer: Ok(None), rsv: 0 }));
+        }
         Ok(Connection { engine: Engine::Hybi(conn) })
     }
 

@@ -406,7 +406,7 @@ mod client_role {
 
     fn client() -> Connection {
         let target = ClientTarget { path: "/chat".into(), host: "server.example.com".into(), ..Default::default() };
-        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
+        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY)), ClientExtensions::Native(None)).unwrap();
         conn.start();
         assert!(conn.drain_output().unwrap().starts_with(b"GET /chat HTTP/1.1\r\n"));
         conn
@@ -460,7 +460,7 @@ mod client_role {
     #[test]
     fn queued_sends_follow_the_handshake() {
         let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
-        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
+        let mut conn = Connection::client(&target, NONCE, Limits::default(), Box::new(FixedMask(KEY)), ClientExtensions::Native(None)).unwrap();
         assert_eq!(conn.send(true, b"Hello"), SendStatus::Queued);
         conn.start();
         conn.drain_output();
@@ -678,7 +678,7 @@ mod caller_extensions {
 
     fn client(offer: Option<&str>) -> Connection {
         let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
-        let mut conn = Connection::client_with_caller_extensions(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), offer.map(str::to_owned)).unwrap();
+        let mut conn = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), ClientExtensions::Caller(offer.map(str::to_owned))).unwrap();
         conn.start();
         let request = String::from_utf8(conn.drain_output().unwrap()).unwrap();
         match offer {
@@ -751,7 +751,7 @@ mod header_only_sends {
 
         // A client masks its payload.
         let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
-        let mut client = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
+        let mut client = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), ClientExtensions::Native(None)).unwrap();
         assert_eq!(client.send_head(false, 10), None);
 
         // Compression rewrites it.
@@ -800,7 +800,7 @@ mod filled_sends {
             let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
             let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
             let mut clients = [0, 1].map(|_| {
-                let mut c = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), None).unwrap();
+                let mut c = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), ClientExtensions::Native(None)).unwrap();
                 c.start();
                 c.drain_output();
                 c.feed(response);
