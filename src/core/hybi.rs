@@ -518,14 +518,10 @@ impl Hybi {
             fill(&mut payload)?;
             return Ok(self.send_frame(opcode, &payload));
         }
-        let mask = match self.role {
-            Role::Client => Some(self.masks.next_key()),
-            Role::Server => None,
-        };
-        let header = FrameHeader { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode, mask, payload_len: len as u64 };
         let frame_start = self.out.len();
-        self.out.reserve(frame::header_len(header.payload_len, mask.is_some()) + len);
-        encode_header_into(&header, &mut self.out);
+        let mut out = std::mem::take(&mut self.out);
+        let mask = self.push_header(&mut out, opcode, 0, len);
+        self.out = out;
         let start = self.out.len();
         if let Err(error) = fill(&mut self.out) {
             self.out.truncate(frame_start);
@@ -537,9 +533,7 @@ impl Hybi {
             self.out.truncate(frame_start);
             return Ok(self.send_frame(opcode, &payload));
         }
-        if let (Some(key), Some(written)) = (mask, self.out.get_mut(start..)) {
-            apply_mask(written, key, 0);
-        }
+        mask_from(&mut self.out, start, mask);
         Ok(SendStatus::Written)
     }
 
@@ -623,6 +617,16 @@ impl Hybi {
 
     /// Appends one whole frame to `out`, masked with a fresh key on the client.
     fn encode_frame(&mut self, out: &mut Vec<u8>, opcode: OpCode, rsv: u8, payload: &[u8]) {
+        let mask = self.push_header(out, opcode, rsv, payload.len());
+        let start = out.len();
+        out.extend_from_slice(payload);
+        mask_from(out, start, mask);
+    }
+
+    /// Appends the header of a final frame with a payload of `len` bytes, reserving
+    /// room for the payload too. Returns the key the payload must be masked with: a
+    /// fresh one on the client, none on the server.
+    fn push_header(&mut self, out: &mut Vec<u8>, opcode: OpCode, rsv: u8, len: usize) -> Option<[u8; 4]> {
         let mask = match self.role {
             Role::Client => Some(self.masks.next_key()),
             Role::Server => None,
@@ -634,15 +638,11 @@ impl Hybi {
             rsv3: rsv & frame::RSV3 != 0,
             opcode,
             mask,
-            payload_len: payload.len() as u64,
+            payload_len: len as u64,
         };
-        out.reserve(frame::header_len(header.payload_len, mask.is_some()) + payload.len());
+        out.reserve(frame::header_len(header.payload_len, mask.is_some()) + len);
         encode_header_into(&header, out);
-        let start = out.len();
-        out.extend_from_slice(payload);
-        if let (Some(key), Some(written)) = (mask, out.get_mut(start..)) {
-            apply_mask(written, key, 0);
-        }
+        mask
     }
 
     /// Bytes written and not yet drained.
@@ -665,6 +665,13 @@ impl Hybi {
 
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+}
+
+/// Masks the payload that starts at `start` of `out`, when there is a key.
+fn mask_from(out: &mut [u8], start: usize, mask: Option<[u8; 4]>) {
+    if let (Some(key), Some(payload)) = (mask, out.get_mut(start..)) {
+        apply_mask(payload, key, 0);
     }
 }
 
