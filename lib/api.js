@@ -203,10 +203,7 @@ class API extends Stream {
       : this._native.sendBinaryInto(data, pool, offset))
     if (result > 0) return this._write(framePool.take(result))
     if (result === 0) return this._hold(data)
-    if (result === FRAME_NOT_POOLED) {
-      const output = this._call(() => this._native.takeOutput())
-      return output ? this._write(output) : false
-    }
+    if (result === FRAME_NOT_POOLED) return this._flushPending()
     // Refused (closing or closed), or the call failed.
     return false
   }
@@ -246,11 +243,12 @@ class API extends Stream {
     return socket.writableLength + pending < socket.writableHighWaterMark
   }
 
-  // Writes the frames queued by `_queue`.
+  // Writes what the native output holds: the frames queued by `_queue`, or a frame
+  // that did not fit in the pool. Returns what the write returned, false if nothing.
   _flushPending () {
     this._pendingOutput = 0
     const output = this._call(() => this._native.takeOutput())
-    if (output) this._write(output)
+    return output ? this._write(output) : false
   }
 
   // Counts a message held until open. Like a socket write, it reports false once the

@@ -82,8 +82,8 @@ pub fn is_websocket(method: String, raw_headers: Vec<String>) -> bool {
 /// A message's bytes as text, or `null` when they are not valid UTF-8 (for messages
 /// that passed through JavaScript extensions, which the core could not check).
 #[napi(catch_unwind)]
-pub fn decode_text(data: &[u8]) -> Option<String> {
-    std::str::from_utf8(data).ok().map(str::to_owned)
+pub fn decode_text(data: BufferArg) -> Option<String> {
+    std::str::from_utf8(data.as_slice()).ok().map(str::to_owned)
 }
 
 fn close_code(code: Option<f64>) -> Result<Option<u16>> {

@@ -389,11 +389,7 @@ impl Hixie {
     }
 
     pub fn drain_output(&mut self) -> Option<Vec<u8>> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(std::mem::take(&mut self.out))
-        }
+        super::output::drain(&mut self.out)
     }
 
     /// Moves the output into `dst` if it fits: see `Connection::drain_output_into`.

@@ -1,9 +1,19 @@
-//! Moving an engine's pending output into a caller's buffer.
+//! Handing an engine's pending output to its caller: the Vec itself, or a copy into
+//! the caller's buffer.
 
 /// Output capacity kept for the next frame after a move: enough for the small frames
 /// that make up most traffic, so they need no allocation, and small enough not to
 /// matter for an idle connection.
 const KEPT_CAPACITY: usize = 128;
+
+/// All of `out`, leaving it empty; `None` when there is nothing.
+pub(crate) fn drain(out: &mut Vec<u8>) -> Option<Vec<u8>> {
+    if out.is_empty() {
+        None
+    } else {
+        Some(std::mem::take(out))
+    }
+}
 
 /// Copies all of `out` to the start of `dst` and empties `out`, returning the number of
 /// bytes copied; `None`, leaving `out` as it is, when it does not fit or is empty.
