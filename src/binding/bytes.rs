@@ -42,18 +42,16 @@ impl ToNapiValue for JsBytes {
             return unsafe { Buffer::to_napi_value(env, bytes.into()) };
         }
         let mut out = ptr::null_mut();
-        // SAFETY: `bytes` outlives the call, which copies `len` bytes from it. An empty
-        // Vec's pointer is dangling, so an empty Buffer is created without one.
-        check_status!(
-            unsafe {
-                if bytes.is_empty() {
-                    sys::napi_create_buffer(env, 0, ptr::null_mut(), &mut out)
-                } else {
-                    sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast::<c_void>(), ptr::null_mut(), &mut out)
-                }
-            },
-            "Failed to create a Buffer"
-        )?;
+        let mut data: *mut c_void = ptr::null_mut();
+        // SAFETY: napi writes the new Buffer and the address of its `len` bytes.
+        check_status!(unsafe { sys::napi_create_buffer(env, bytes.len(), &mut data, &mut out) }, "Failed to create a Buffer")?;
+        if !bytes.is_empty() && !data.is_null() {
+            // SAFETY: `data` points at the `bytes.len()` bytes of the Buffer just made,
+            // which nothing else references yet. Copied in pieces rather than by
+            // napi_create_buffer_copy's single memcpy: see `core::copy`.
+            let target = unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), bytes.len()) };
+            crate::core::copy::copy(target, &bytes);
+        }
         Ok(out)
     }
 }

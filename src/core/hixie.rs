@@ -279,7 +279,7 @@ impl Hixie {
             self.fail(ProtocolError::InvalidUtf8);
             return input.len();
         }
-        self.text.extend_from_slice(chunk);
+        super::copy::extend(&mut self.text, chunk);
         match end {
             None => {
                 self.reader = Reader::Text;
@@ -379,7 +379,7 @@ impl Hixie {
     fn write_text(&mut self, text: &[u8]) {
         self.out.reserve(text.len() + 2);
         self.out.push(0x00);
-        self.out.extend_from_slice(text);
+        super::copy::extend(&mut self.out, text);
         self.out.push(0xFF);
     }
 

@@ -27,7 +27,8 @@ use super::deflate::{DeflateSession, InflateError};
 use super::error::{ProtocolError, UsageError};
 use super::frame::{self, encode_header_into, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD, MAX_HEADER_BYTES};
 use super::limits::Limits;
-use super::mask::{apply_mask, extend_unmasked};
+use super::copy;
+use super::mask::{apply_mask, extend_masked};
 use super::utf8::Utf8Validator;
 use super::{Event, MaskSource, Role, State};
 
@@ -304,7 +305,7 @@ impl Hybi {
         let chunk = input.get(..take).unwrap_or_default();
         let offset = usize::try_from(received % 4).unwrap_or(0);
         let result = if header.opcode.is_control() {
-            unmask_onto(&mut self.control, chunk, header.mask, offset);
+            append_payload(&mut self.control, chunk, header.mask, offset);
             Ok(())
         } else {
             self.receive_data(chunk, header.mask, offset, remaining)
@@ -339,7 +340,7 @@ impl Hybi {
         let start = message.data.len();
         if message.compressed {
             self.scratch.clear();
-            unmask_onto(&mut self.scratch, chunk, mask, offset);
+            append_payload(&mut self.scratch, chunk, mask, offset);
             if let Some(deflate) = self.deflate.as_mut() {
                 deflate
                     .decompressor
@@ -347,7 +348,7 @@ impl Hybi {
                     .map_err(inflate_error)?;
             }
         } else {
-            unmask_onto(&mut message.data, chunk, mask, offset);
+            append_payload(&mut message.data, chunk, mask, offset);
         }
         if message.text && self.caller_rsv.is_none() && !message.utf8.feed(message.data.get(start..).unwrap_or_default()) {
             return Err(ProtocolError::InvalidUtf8);
@@ -618,9 +619,7 @@ impl Hybi {
     /// Appends one whole frame to `out`, masked with a fresh key on the client.
     fn encode_frame(&mut self, out: &mut Vec<u8>, opcode: OpCode, rsv: u8, payload: &[u8]) {
         let mask = self.push_header(out, opcode, rsv, payload.len());
-        let start = out.len();
-        out.extend_from_slice(payload);
-        mask_from(out, start, mask);
+        append_payload(out, payload, mask, 0);
     }
 
     /// Appends the header of a final frame with a payload of `len` bytes, reserving
@@ -671,10 +670,12 @@ fn mask_from(out: &mut [u8], start: usize, mask: Option<[u8; 4]>) {
     }
 }
 
-fn unmask_onto(target: &mut Vec<u8>, chunk: &[u8], mask: Option<[u8; 4]>, offset: usize) {
+/// Appends `chunk` to `target`, XORed with the mask key when there is one (masking and
+/// unmasking are the same), as if it started `offset` bytes into the payload.
+fn append_payload(target: &mut Vec<u8>, chunk: &[u8], mask: Option<[u8; 4]>, offset: usize) {
     match mask {
-        Some(key) => extend_unmasked(target, chunk, key, offset),
-        None => target.extend_from_slice(chunk),
+        Some(key) => extend_masked(target, chunk, key, offset),
+        None => copy::extend(target, chunk),
     }
 }
 

@@ -4,6 +4,8 @@
 //! payload of one frame may arrive in several pieces, so every function takes the
 //! offset of its first byte within the frame's payload.
 
+use super::copy;
+
 /// XORs `buf` in place with `key`, as if `buf` started `offset` bytes into the payload.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate(key, offset);
@@ -20,13 +22,19 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
-/// Copies `src` onto the end of `dst`, masking it on the way, so that receiving a masked
-/// payload costs one pass over the bytes.
-pub fn extend_unmasked(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: usize) {
-    let start = dst.len();
-    dst.extend_from_slice(src);
-    if let Some(tail) = dst.get_mut(start..) {
-        apply_mask(tail, key, offset);
+/// Copies `src` onto the end of `dst`, XORed with `key` as if `src` started `offset`
+/// bytes into the payload: masking and unmasking are the same operation. Each piece is
+/// masked while it is still in the nearest cache (see `copy` on why pieces).
+pub fn extend_masked(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: usize) {
+    dst.reserve(src.len());
+    let mut done = offset;
+    for piece in src.chunks(copy::PIECE) {
+        let start = dst.len();
+        dst.extend_from_slice(piece);
+        if let Some(tail) = dst.get_mut(start..) {
+            apply_mask(tail, key, done);
+        }
+        done += piece.len();
     }
 }
 
@@ -78,13 +86,15 @@ mod tests {
     #[test]
     fn masking_in_pieces_equals_masking_whole() {
         let key = [0xde, 0xad, 0xbe, 0xef];
-        let data: Vec<u8> = (0..57u8).collect();
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 13 + i / 256) as u8).collect();
         let mut whole = data.clone();
         apply_mask(&mut whole, key, 0);
-        for split in 0..data.len() {
+        // Splits around the copy pieces too, where the key phase must carry over.
+        let splits = (0..57).chain([copy::PIECE - 3, copy::PIECE, copy::PIECE + 1, 2 * copy::PIECE + 2, data.len()]);
+        for split in splits {
             let mut pieces = Vec::new();
-            extend_unmasked(&mut pieces, &data[..split], key, 0);
-            extend_unmasked(&mut pieces, &data[split..], key, split);
+            extend_masked(&mut pieces, &data[..split], key, 0);
+            extend_masked(&mut pieces, &data[split..], key, split);
             assert_eq!(pieces, whole, "split {split}");
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod close;
 pub mod connection;
+pub mod copy;
 pub mod deflate;
 pub mod error;
 pub mod frame;

@@ -22,7 +22,7 @@ pub(crate) fn drain_into(out: &mut Vec<u8>, dst: &mut [u8]) -> Option<usize> {
     if len == 0 {
         return None;
     }
-    dst.get_mut(..len)?.copy_from_slice(out);
+    super::copy::copy(dst.get_mut(..len)?, out);
     out.clear();
     if out.capacity() > KEPT_CAPACITY {
         *out = Vec::new();

@@ -62,11 +62,11 @@ pub fn message(data: &str, event: Option<&str>, id: Option<&str>) -> Result<Vec<
         let brk = at + offset;
         // A line ends with CRLF, CR or LF.
         let end = if bytes.get(brk) == Some(&b'\r') && bytes.get(brk + 1) == Some(&b'\n') { brk + 2 } else { brk + 1 };
-        out.extend_from_slice(bytes.get(at..end).unwrap_or_default());
+        super::copy::extend(&mut out, bytes.get(at..end).unwrap_or_default());
         out.extend_from_slice(b"data: ");
         at = end;
     }
-    out.extend_from_slice(bytes.get(at..).unwrap_or_default());
+    super::copy::extend(&mut out, bytes.get(at..).unwrap_or_default());
     out.extend_from_slice(b"\r\n\r\n");
     Ok(out)
 }
