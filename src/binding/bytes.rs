@@ -45,7 +45,10 @@ impl ToNapiValue for JsBytes {
         let mut data: *mut c_void = ptr::null_mut();
         // SAFETY: napi writes the new Buffer and the address of its `len` bytes.
         check_status!(unsafe { sys::napi_create_buffer(env, bytes.len(), &mut data, &mut out) }, "Failed to create a Buffer")?;
-        if !bytes.is_empty() && !data.is_null() {
+        if !bytes.is_empty() {
+            if data.is_null() {
+                return Err(napi::Error::from_reason("Failed to create a Buffer: no memory for its bytes"));
+            }
             // SAFETY: `data` points at the `bytes.len()` bytes of the Buffer just made,
             // which nothing else references yet. Copied in pieces rather than by
             // napi_create_buffer_copy's single memcpy: see `core::copy`.
