@@ -90,21 +90,24 @@ describe('replies to the messages of one read', () => {
     const large = Buffer.alloc(100 * 1024)
     for (let i = 0; i < large.length; i++) large[i] = (i * 31) & 0xff
     const largeText = 'é€'.repeat(20000)
+    const largeAscii = 'ascii '.repeat(20000)
     ws.on('message', (event) => {
       if (event.data !== 'go') return
       ws.send('before')
       ws.send(large)
       ws.send(largeText)
+      ws.send(largeAscii)
       ws.send('after')
     })
     peer.socket.write(Buffer.concat([text('go'), text('gathered with this one')]))
     const frames = []
-    for (let i = 0; i < 4; i++) frames.push(await peer.readFrame())
-    expect(frames.map((f) => f.opcode)).toEqual([F.OPCODES.text, F.OPCODES.binary, F.OPCODES.text, F.OPCODES.text])
+    for (let i = 0; i < 5; i++) frames.push(await peer.readFrame())
+    expect(frames.map((f) => f.opcode)).toEqual([F.OPCODES.text, F.OPCODES.binary, F.OPCODES.text, F.OPCODES.text, F.OPCODES.text])
     expect(frames[0].payload.toString()).toBe('before')
     expect(frames[1].payload.equals(large)).toBe(true)
     expect(frames[2].payload.toString()).toBe(largeText)
-    expect(frames[3].payload.toString()).toBe('after')
+    expect(frames[3].payload.toString()).toBe(largeAscii)
+    expect(frames[4].payload.toString()).toBe('after')
   })
 
   test('sends in a handler count in bufferedAmount and report backpressure past the high-water mark', async () => {

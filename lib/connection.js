@@ -30,11 +30,11 @@ class NativeConnection {
   start () { return native.connectionStart(this._handle) }
   feed (chunk) { return native.connectionFeed(this._handle, chunk) }
   feedEof () { return native.connectionFeedEof(this._handle) }
-  sendText (text) { return native.connectionSendText(this._handle, text) }
+  sendText (text, ascii) { return native.connectionSendText(this._handle, text, ascii) }
   sendBinary (data) { return native.connectionSendBinary(this._handle, data) }
   sendTextInto (text, pool, offset) { return native.connectionSendTextInto(this._handle, text, pool, offset) }
   sendBinaryInto (data, pool, offset) { return native.connectionSendBinaryInto(this._handle, data, pool, offset) }
-  queueText (text) { return native.connectionQueueText(this._handle, text) }
+  queueText (text, ascii) { return native.connectionQueueText(this._handle, text, ascii) }
   queueBinary (data) { return native.connectionQueueBinary(this._handle, data) }
   sendHead (text, length) { return native.connectionSendHead(this._handle, text, length) }
   sendFrame (text, rsv, data) { return native.connectionSendFrame(this._handle, text, rsv, data) }

@@ -18,6 +18,7 @@
 //! | 5    | pong      | payload Buffer                   |                          |
 //! | 6    | error     | close code                       | message                  |
 //! | 7    | close     | code (absent for the drafts)     | reason                   |
+//! | 8    | message   | string, ASCII and over 4 KiB     |                          |
 //!
 //! Absent slots read as undefined. `lib/api.js` decodes this; keep the two in step.
 //!
@@ -69,6 +70,7 @@ const PING: u32 = 4;
 const PONG: u32 = 5;
 const ERROR: u32 = 6;
 const CLOSE: u32 = 7;
+const ASCII_MESSAGE: u32 = 8;
 
 /// Writes values into consecutive slots of a JS array.
 struct Slots {
@@ -88,11 +90,11 @@ impl Slots {
     }
 
     /// SAFETY: `env` must be the current call's environment.
-    unsafe fn set_text(&self, index: usize, data: &[u8]) -> Result<()> {
+    unsafe fn set_text(&self, index: usize, data: Vec<u8>, ascii: bool) -> Result<()> {
         let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
         // SAFETY: converts with the caller's env, then stores into the array it created.
         unsafe {
-            let string = text_value(self.env, data)?;
+            let string = text_value(self.env, data, ascii)?;
             check_status!(sys::napi_set_element(self.env, self.array, index, string), "Failed to fill a batch")
         }
     }
@@ -122,18 +124,24 @@ fn lone_message(batch: &mut Batch) -> Option<(bool, Vec<u8>)> {
     }
 }
 
+/// Text messages at least this long (in UTF-8 bytes) that are ASCII are marked so in
+/// the batch: sending the same string back then skips finding out whether it is
+/// ASCII (`lib/api.js`). The same length as `POOLED_MAX` in `lib/frame_pool.js`, above
+/// which sends ask that question; keep the two in step.
+const LONG_TEXT: usize = 4 * 1024;
+
 /// A text message's validated UTF-8 as a JS string. ASCII, the common case, takes V8's
 /// one-byte path, which copies without decoding.
 ///
 /// SAFETY: `env` must be the current call's environment.
-unsafe fn text_value(env: sys::napi_env, data: &[u8]) -> Result<sys::napi_value> {
+unsafe fn text_value(env: sys::napi_env, data: Vec<u8>, ascii: bool) -> Result<sys::napi_value> {
     let mut string = ptr::null_mut();
     let bytes = data.as_ptr().cast::<std::ffi::c_char>();
     let len = isize::try_from(data.len()).map_err(|_| napi::Error::from_reason("message too long"))?;
     // SAFETY: `data` outlives the call, which copies `len` bytes; the core only
     // delivers text it has validated as UTF-8.
     unsafe {
-        if data.is_ascii() {
+        if ascii {
             check_status!(sys::napi_create_string_latin1(env, bytes, len, &mut string), "Failed to create a string")?;
         } else {
             check_status!(sys::napi_create_string_utf8(env, bytes, len, &mut string), "Failed to create a string")?;
@@ -161,7 +169,19 @@ impl ToNapiValue for ReadBatch {
         // SAFETY: the env napi-rs handed us for this return value.
         unsafe {
             match lone_message(&mut batch) {
-                Some((true, data)) => text_value(env, &data),
+                Some((true, data)) => {
+                    let ascii = data.is_ascii();
+                    if ascii && data.len() > LONG_TEXT {
+                        // Marked as ASCII, which takes a batch.
+                        let mut array = ptr::null_mut();
+                        check_status!(sys::napi_create_array_with_length(env, 5, &mut array), "Failed to create a batch")?;
+                        let slots = Slots { env, array };
+                        slots.set(2, ASCII_MESSAGE)?;
+                        slots.set_text(3, data, true)?;
+                        return Ok(array);
+                    }
+                    text_value(env, data, ascii)
+                }
                 Some((false, data)) => JsBytes::to_napi_value(env, JsBytes(data)),
                 None => Batch::to_napi_value(env, batch),
             }
@@ -190,8 +210,9 @@ impl ToNapiValue for Batch {
                 match event {
                     Event::Open => slots.set(at, OPEN)?,
                     Event::Message { text: true, data } => {
-                        slots.set(at, MESSAGE)?;
-                        slots.set_text(at + 1, &data)?;
+                        let ascii = data.is_ascii();
+                        slots.set(at, if ascii && data.len() > LONG_TEXT { ASCII_MESSAGE } else { MESSAGE })?;
+                        slots.set_text(at + 1, data, ascii)?;
                     }
                     Event::Message { text: false, data } => {
                         slots.set(at, MESSAGE)?;

@@ -112,8 +112,13 @@ fn sent(conn: &mut Connection, status: SendStatus) -> Option<JsBytes> {
     }
 }
 
-/// Sends a text message, V8 encoding the string straight into the frame.
-fn send_js_text(conn: &mut Connection, text: &JsText) -> Result<SendStatus> {
+/// Sends a text message, V8 encoding the string straight into the frame: copying it,
+/// when the caller says it is ASCII.
+fn send_js_text(conn: &mut Connection, text: &JsText, ascii: bool) -> Result<SendStatus> {
+    if ascii {
+        let len = text.units()?;
+        return conn.send_with(true, len, |out| text.append_ascii(out, len));
+    }
     let len = text.utf8_len()?;
     conn.send_with(true, len, |out| text.append_utf8(out, len))
 }
@@ -265,9 +270,9 @@ pub fn connection_feed_eof(mut conn: ConnectionArg) -> Result<Batch> {
 }
 
 #[napi(catch_unwind)]
-pub fn connection_send_text(mut conn: ConnectionArg, text: JsText) -> Result<Option<JsBytes>> {
+pub fn connection_send_text(mut conn: ConnectionArg, text: JsText, ascii: bool) -> Result<Option<JsBytes>> {
     conn.with(|conn| {
-        let status = send_js_text(conn, &text)?;
+        let status = send_js_text(conn, &text, ascii)?;
         Ok(sent(conn, status))
     })?
 }
@@ -286,7 +291,7 @@ pub fn connection_send_binary(mut conn: ConnectionArg, data: BufferArg) -> Resul
 #[napi(catch_unwind)]
 pub fn connection_send_text_into(mut conn: ConnectionArg, text: JsText, mut pool: BufferArg, offset: u32) -> Result<i64> {
     conn.with(|conn| {
-        let status = send_js_text(conn, &text)?;
+        let status = send_js_text(conn, &text, false)?;
         Ok(pooled(conn, status, &mut pool, offset))
     })?
 }
@@ -307,9 +312,9 @@ pub fn connection_send_binary_into(mut conn: ConnectionArg, data: BufferArg, mut
 /// when the message was queued until open, or -1 when the connection is closing or
 /// closed.
 #[napi(catch_unwind)]
-pub fn connection_queue_text(mut conn: ConnectionArg, text: JsText) -> Result<i64> {
+pub fn connection_queue_text(mut conn: ConnectionArg, text: JsText, ascii: bool) -> Result<i64> {
     conn.with(|conn| {
-        let status = send_js_text(conn, &text)?;
+        let status = send_js_text(conn, &text, ascii)?;
         Ok(queued(conn, status))
     })?
 }

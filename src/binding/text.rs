@@ -3,7 +3,9 @@
 //! napi-rs's `String` argument asks V8 for the UTF-8 length, zero-fills a new Vec of
 //! that size, has V8 encode into it, and the frame then copies it again. Sends use
 //! this instead: the frame header goes out first and V8 encodes the string directly
-//! after it, into spare capacity of the output.
+//! after it, into spare capacity of the output (`send_with` leaves room for V8's
+//! terminating NUL, so nothing is reallocated). For a long string the JS side first
+//! finds out whether it is ASCII, and an ASCII string is then copied as Latin-1.
 
 use std::ptr;
 
@@ -46,6 +48,48 @@ impl JsText {
                 return Err(Error::new(Status::GenericFailure, "string grew while being encoded"));
             }
             out.set_len(start + written);
+        }
+        Ok(())
+    }
+
+    /// The string's length in UTF-16 units: its byte length when it is ASCII.
+    pub fn units(&self) -> Result<usize> {
+        let mut len = 0;
+        // SAFETY: a null buffer asks only for the length.
+        check_status!(
+            unsafe { sys::napi_get_value_string_latin1(self.env, self.value, ptr::null_mut(), 0, &mut len) },
+            "Expected a string"
+        )?;
+        Ok(len)
+    }
+
+    /// Appends an ASCII string of `len` units (from `units`) to `out`: V8 copies it
+    /// without encoding. That the string is ASCII is the caller's promise: lib/api.js
+    /// makes it only for a string whose UTF-8 length equals its length, or one equal
+    /// to a received message the core found to be ASCII. A byte over 0x7f, what a
+    /// Latin-1 string breaking it would show, sends the string as UTF-8 instead, so the
+    /// frame is valid UTF-8 whatever the caller said; a string with characters over
+    /// U+00FF would still lose their high bytes, which is why the promise must hold.
+    pub fn append_ascii(&self, out: &mut Vec<u8>, len: usize) -> Result<()> {
+        out.reserve(len + 1);
+        let start = out.len();
+        let mut written = 0;
+        // SAFETY: as in `append_utf8`, into `len + 1` bytes of spare capacity.
+        unsafe {
+            let spare = out.spare_capacity_mut();
+            check_status!(
+                sys::napi_get_value_string_latin1(self.env, self.value, spare.as_mut_ptr().cast(), len + 1, &mut written),
+                "Expected a string"
+            )?;
+            if written > len {
+                return Err(Error::new(Status::GenericFailure, "string grew while being encoded"));
+            }
+            out.set_len(start + written);
+        }
+        if !out[start..].is_ascii() {
+            out.truncate(start);
+            let len = self.utf8_len()?;
+            return self.append_utf8(out, len);
         }
         Ok(())
     }

@@ -181,7 +181,7 @@ impl Connection {
         match &mut self.engine {
             Engine::Hybi(conn) => conn.hybi.send_with(text, len, fill),
             Engine::Hixie { .. } => {
-                let mut payload = Vec::with_capacity(len);
+                let mut payload = Vec::with_capacity(len + super::hybi::FILL_SLACK);
                 fill(&mut payload)?;
                 Ok(self.send(text, &payload))
             }

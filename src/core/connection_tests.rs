@@ -823,6 +823,23 @@ mod filled_sends {
     }
 
     #[test]
+    fn the_filler_finds_room_for_the_payload_and_its_slack() {
+        // A filler that needed to grow the Vec would make the allocator copy it whole.
+        for len in [0usize, 5, 126, 70_000] {
+            let room = |out: &mut Vec<u8>| -> Result<(), usize> {
+                let spare = out.capacity() - out.len();
+                out.resize(out.len() + len, b'a');
+                if spare >= len + crate::core::hybi::FILL_SLACK { Ok(()) } else { Err(spare) }
+            };
+            let mut open = open_server(1 << 20);
+            assert_eq!(open.send(true, b"earlier output"), SendStatus::Written);
+            assert_eq!(open.send_with(true, len, room), Ok(SendStatus::Written), "open, {len} bytes");
+            let mut connecting = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
+            assert_eq!(connecting.send_with(true, len, room), Ok(SendStatus::Queued), "before open, {len} bytes");
+        }
+    }
+
+    #[test]
     fn queued_before_open_and_refused_once_closing() {
         let mut conn = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
         assert_eq!(conn.send_with(true, 2, fill_with(b"hi")), Ok(SendStatus::Queued));

@@ -54,6 +54,9 @@ impl Reader {
 /// The most a frame's declared length makes `receive_data` reserve ahead of its bytes.
 const RESERVE_AHEAD: u64 = 1 << 20;
 
+/// Room `send_with` leaves after the payload it was promised: see there.
+pub const FILL_SLACK: usize = 1;
+
 struct PartialMessage {
     text: bool,
     /// RSV1 on the first frame: the payload is deflate-compressed (RFC 7692).
@@ -508,6 +511,9 @@ impl Hybi {
     /// straight into the frame instead of into a buffer that is then copied. Where
     /// the frame needs the whole payload first (compression, a message queued before
     /// open) `fill` writes into a Vec of its own. A refused message is never filled.
+    /// Either Vec has room for `len` bytes and `FILL_SLACK` more, so a filler whose
+    /// writer ends with a terminator (V8's string writers do) grows nothing: growing a
+    /// Vec makes the allocator copy all of its old capacity.
     pub fn send_with<E>(&mut self, text: bool, len: usize, fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<SendStatus, E> {
         let opcode = if text { OpCode::Text } else { OpCode::Binary };
         let writable = self.takes_messages();
@@ -515,11 +521,12 @@ impl Hybi {
             return Ok(SendStatus::Refused);
         }
         if self.deflate.is_some() || !writable {
-            let mut payload = Vec::with_capacity(len);
+            let mut payload = Vec::with_capacity(len + FILL_SLACK);
             fill(&mut payload)?;
             return Ok(self.send_frame(opcode, &payload));
         }
         let frame_start = self.out.len();
+        self.out.reserve(frame::MAX_HEADER_BYTES + len + FILL_SLACK);
         let mut out = std::mem::take(&mut self.out);
         let mask = self.push_header(&mut out, opcode, 0, len);
         self.out = out;
