@@ -82,6 +82,10 @@ function nullable (value) {
 // relaying it skips the count (an unequal one of the same length costs a compare
 // up to the first difference).
 let receivedAscii = null
+// The bytes of that message, when the native side shares them with its string
+// (src/binding/shared_text.rs): a server sends that string on as a frame header
+// followed by these bytes, encoding and copying nothing.
+let receivedAsciiBytes = null
 
 function isLongAscii (string) {
   if (string === receivedAscii) return true
@@ -200,9 +204,13 @@ class API extends Stream {
     if (this.readyState > OPEN) return false
     if (!(data instanceof Buffer)) data = String(data)
     if (this._extensions) return this._sendThroughExtensions(data)
-    if (this._headOnly && typeof data !== 'string' && data.length >= HEAD_ONLY_MIN) {
-      const written = this._sendHeadFirst(data)
-      if (written !== null) return written
+    if (this._headOnly && data.length >= HEAD_ONLY_MIN) {
+      const text = typeof data === 'string'
+      const payload = text ? (data === receivedAscii ? receivedAsciiBytes : null) : data
+      if (payload !== null) {
+        const written = this._sendHeadFirst(payload, text)
+        if (written !== null) return written
+      }
     }
     if (this._coalescing) return this._queue(data)
     if (data.length <= framePool.POOLED_MAX) return this._sendPooled(data)
@@ -228,11 +236,12 @@ class API extends Stream {
     return false
   }
 
-  // Writes a large binary message as its frame header, then its bytes as they are.
-  // Returns null when the native side says the frame needs the whole message
-  // (compression was negotiated, say), and stops trying from then on.
-  _sendHeadFirst (payload) {
-    const head = this._call(() => this._native.sendHead(false, payload.length))
+  // Writes a large message as its frame header, then its bytes as they are: a
+  // binary message, or the bytes of a received ASCII text sent on. Returns null when
+  // the native side says the frame needs the whole message (compression was
+  // negotiated, say), and stops trying from then on.
+  _sendHeadFirst (payload, text) {
+    const head = this._call(() => this._native.sendHead(text, payload.length))
     if (!head) {
       if (this.readyState > OPEN) return false
       if (this.readyState === OPEN) this._headOnly = false
@@ -403,7 +412,7 @@ class API extends Stream {
       switch (batch[i]) {
         case EVENT_OPEN: this._open(); break
         case EVENT_MESSAGE: this._receiveMessage(batch[i + 1]); break
-        case EVENT_ASCII_MESSAGE: this._receiveAscii(batch[i + 1]); break
+        case EVENT_ASCII_MESSAGE: this._receiveAscii(batch[i + 1], batch[i + 2]); break
         case EVENT_RAW_TEXT: this._receiveThroughExtensions(1, batch[i + 1], batch[i + 2]); break
         case EVENT_RAW_BINARY: this._receiveThroughExtensions(2, batch[i + 1], batch[i + 2]); break
         case EVENT_PING: this._sendPong(batch[i + 2]); break
@@ -477,14 +486,17 @@ class API extends Stream {
     this.emit('message', event)
   }
 
-  // A long ASCII text message: see isLongAscii.
-  _receiveAscii (text) {
+  // A long ASCII text message, and its bytes if shared: see receivedAscii.
+  _receiveAscii (text, bytes) {
     const outer = receivedAscii
+    const outerBytes = receivedAsciiBytes
     receivedAscii = text
+    receivedAsciiBytes = bytes || null
     try {
       this._receiveMessage(text)
     } finally {
       receivedAscii = outer
+      receivedAsciiBytes = outerBytes
     }
   }
 

@@ -18,7 +18,7 @@
 //! | 5    | pong      | payload Buffer                   |                          |
 //! | 6    | error     | close code                       | message                  |
 //! | 7    | close     | code (absent for the drafts)     | reason                   |
-//! | 8    | message   | string, ASCII and over 4 KiB     |                          |
+//! | 8    | message   | string, ASCII and over 4 KiB     | Buffer of the same bytes |
 //!
 //! Absent slots read as undefined. `lib/api.js` decodes this; keep the two in step.
 //!
@@ -33,6 +33,7 @@ use napi::{check_status, sys, Result};
 use napi_derive::napi;
 
 use super::bytes::JsBytes;
+use super::shared_text;
 use crate::core::{Connection, Event};
 
 /// The server's handshake response, for a client's `statusCode` and `headers`.
@@ -86,6 +87,43 @@ impl Slots {
         unsafe {
             let value = T::to_napi_value(self.env, value)?;
             check_status!(sys::napi_set_element(self.env, self.array, index, value), "Failed to fill a batch")
+        }
+    }
+
+    /// SAFETY: `env` must be the current call's environment, and `value` of it.
+    unsafe fn set_value(&self, index: usize, value: sys::napi_value) -> Result<()> {
+        let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
+        // SAFETY: stores into the array the caller's env created.
+        check_status!(unsafe { sys::napi_set_element(self.env, self.array, index, value) }, "Failed to fill a batch")
+    }
+
+    /// A text message's kind and slots: long ASCII text is marked, and shared with a
+    /// Buffer where it can be (`shared_text`).
+    ///
+    /// SAFETY: `env` must be the current call's environment.
+    unsafe fn set_text_message(&self, at: usize, data: Vec<u8>, ascii: bool) -> Result<()> {
+        // SAFETY: every call uses the caller's env.
+        unsafe {
+            if !ascii || data.len() <= LONG_TEXT {
+                self.set(at, MESSAGE)?;
+                return self.set_text(at + 1, data, ascii);
+            }
+            self.set(at, ASCII_MESSAGE)?;
+            let data = if data.len() >= shared_text::SHARED_MIN {
+                match shared_text::share(self.env, data) {
+                    Ok(shared) => {
+                        self.set_value(at + 1, shared.string)?;
+                        if let Some(bytes) = shared.bytes {
+                            self.set_value(at + 2, bytes)?;
+                        }
+                        return Ok(());
+                    }
+                    Err(data) => data,
+                }
+            } else {
+                data
+            };
+            self.set_text(at + 1, data, true)
         }
     }
 
@@ -176,8 +214,7 @@ impl ToNapiValue for ReadBatch {
                         let mut array = ptr::null_mut();
                         check_status!(sys::napi_create_array_with_length(env, 5, &mut array), "Failed to create a batch")?;
                         let slots = Slots { env, array };
-                        slots.set(2, ASCII_MESSAGE)?;
-                        slots.set_text(3, data, true)?;
+                        slots.set_text_message(2, data, true)?;
                         return Ok(array);
                     }
                     text_value(env, data, ascii)
@@ -211,8 +248,7 @@ impl ToNapiValue for Batch {
                     Event::Open => slots.set(at, OPEN)?,
                     Event::Message { text: true, data } => {
                         let ascii = data.is_ascii();
-                        slots.set(at, if ascii && data.len() > LONG_TEXT { ASCII_MESSAGE } else { MESSAGE })?;
-                        slots.set_text(at + 1, data, ascii)?;
+                        slots.set_text_message(at, data, ascii)?;
                     }
                     Event::Message { text: false, data } => {
                         slots.set(at, MESSAGE)?;

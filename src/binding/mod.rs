@@ -10,5 +10,6 @@ mod handle;
 mod probe;
 mod proxy;
 mod random;
+mod shared_text;
 mod sse;
 mod text;
