@@ -87,6 +87,22 @@ let receivedAscii = null
 // followed by these bytes, encoding and copying nothing.
 let receivedAsciiBytes = null
 
+// The frame of the last small text message a connection with plain frames (see
+// Hybi::plain_frames) sent, and that text: sending the same string on another such
+// connection, as a broadcast does, writes that frame again instead of framing the
+// message once more. Pool slices are never overwritten, and strings never change.
+let repeatedText = null
+let repeatedFrame = null
+
+// Whether `frame` (Buffer) is exactly one unfragmented text frame, unmasked: what a
+// pooled send returns unless output was pending before it.
+function isLoneTextFrame (frame) {
+  if (frame.length < 2 || frame[0] !== 0x81 || frame[1] > 127) return false
+  const short = frame[1]
+  if (short < 126) return frame.length === 2 + short
+  return short === 126 && frame.length >= 4 && frame.length === 4 + frame.readUInt16BE(2)
+}
+
 function isLongAscii (string) {
   if (string === receivedAscii) return true
   return string.length > framePool.POOLED_MAX && Buffer.byteLength(string) === string.length
@@ -148,6 +164,8 @@ class API extends Stream {
     // output (`_pendingOutput` bytes so far) and go out in one write at the end.
     this._coalescing = false
     this._pendingOutput = 0
+    // Whether this connection's frames are plain (set on open): see _sendPooled.
+    this._plainFrames = false
 
     this._ping = options.ping
     this._pingId = 0
@@ -223,13 +241,24 @@ class API extends Stream {
 
   // Sends a small message, its frame copied into the shared pool (lib/frame_pool.js).
   _sendPooled (data) {
+    // Open, the native side takes every send (a failure's close frame waits for the
+    // events before it), so a send it would frame the same way needs no asking.
+    const plain = this._plainFrames
+    if (plain && data === repeatedText) return this._write(repeatedFrame)
     framePool.reserve(data.length)
     const pool = framePool.buffer
     const offset = framePool.offset
     const result = this._call(() => typeof data === 'string'
       ? this._native.sendTextInto(data, pool, offset)
       : this._native.sendBinaryInto(data, pool, offset))
-    if (result > 0) return this._write(framePool.take(result))
+    if (result > 0) {
+      const frame = framePool.take(result)
+      if (plain && typeof data === 'string' && isLoneTextFrame(frame)) {
+        repeatedText = data
+        repeatedFrame = frame
+      }
+      return this._write(frame)
+    }
     if (result === 0) return this._hold(data)
     if (result === FRAME_NOT_POOLED) return this._flushPending()
     // Refused (closing or closed), or the call failed.
@@ -463,6 +492,7 @@ class API extends Stream {
   _open () {
     if (this.readyState !== CONNECTING) return
     this.readyState = OPEN
+    this._plainFrames = !this._extensions && this._native.plainFrames
     this.protocol = this._native.protocol || ''
     // The native side has already written the messages it held; these were held here.
     this._heldBytes = 0

@@ -22,6 +22,7 @@ class NativeConnection {
   get readyState () { return native.connectionReadyState(this._handle) }
   get closeExpected () { return native.connectionCloseExpected(this._handle) }
   get version () { return native.connectionVersion(this._handle) }
+  get plainFrames () { return native.connectionPlainFrames(this._handle) }
   get protocol () { return native.connectionProtocol(this._handle) }
 
   answerExtensions (header, rsv, refusal) { return native.connectionAnswerExtensions(this._handle, header, rsv, refusal) }

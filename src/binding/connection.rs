@@ -390,6 +390,11 @@ pub fn connection_close_expected(mut conn: ConnectionArg) -> Result<bool> {
 }
 
 #[napi(catch_unwind)]
+pub fn connection_plain_frames(mut conn: ConnectionArg) -> Result<bool> {
+    conn.with(|conn| conn.plain_frames())
+}
+
+#[napi(catch_unwind)]
 pub fn connection_version(mut conn: ConnectionArg) -> Result<&'static str> {
     conn.with(|conn| conn.version())
 }

@@ -311,6 +311,14 @@ impl Connection {
         }
     }
 
+    /// See `Hybi::plain_frames`; the drafts frame text their own way.
+    pub fn plain_frames(&self) -> bool {
+        match &self.engine {
+            Engine::Hybi(conn) => conn.hybi.plain_frames(),
+            Engine::Hixie { .. } => false,
+        }
+    }
+
     /// The server's handshake response (client side), once, after it arrived.
     pub fn take_response(&mut self) -> Option<ResponseHead> {
         match &mut self.engine {

@@ -753,6 +753,7 @@ mod header_only_sends {
         let target = ClientTarget { path: "/".into(), host: "h".into(), ..Default::default() };
         let mut client = Connection::client(&target, *b"the sample nonce", Limits::default(), Box::new(FixedMask(KEY)), ClientExtensions::Native(None)).unwrap();
         assert_eq!(client.send_head(false, 10), None);
+        assert!(!client.plain_frames());
 
         // Compression rewrites it.
         let mut request = upgrade_request();
@@ -766,6 +767,29 @@ mod header_only_sends {
         let mut deflating = Connection::server(request, URL, vec![], &[], Limits::default(), Some(crate::core::deflate::DeflateConfig::default())).unwrap();
         deflating.start();
         assert_eq!(deflating.send_head(false, 10), None);
+        assert!(!deflating.plain_frames());
+    }
+
+    #[test]
+    fn plain_frames_are_a_servers_with_nothing_to_change_them() {
+        assert!(open_server(1000).plain_frames());
+        // Offered deflate but not configured with it: nothing negotiated.
+        let mut request = upgrade_request();
+        request.headers = RequestHeaders::new(vec![
+            ("Upgrade".into(), "websocket".into()),
+            ("Connection".into(), "Upgrade".into()),
+            ("Sec-WebSocket-Key".into(), "dGhlIHNhbXBsZSBub25jZQ==".into()),
+            ("Sec-WebSocket-Version".into(), "13".into()),
+            ("Sec-WebSocket-Extensions".into(), "permessage-deflate".into()),
+        ]);
+        let mut offered = Connection::server(request, URL, vec![], &[], Limits::default(), None).unwrap();
+        offered.start();
+        assert!(offered.plain_frames());
+        // The caller's extensions may set reserved bits.
+        let mut extended = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
+        extended.answer_extensions(Ok((Some("x-reverse".into()), 0x20)));
+        extended.start();
+        assert!(!extended.plain_frames());
     }
 
     #[test]

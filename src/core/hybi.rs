@@ -598,6 +598,14 @@ impl Hybi {
         Ok(())
     }
 
+    /// Whether every data frame this side sends is its header followed by the payload
+    /// as given: a server's (clients mask), with no compression and no reserved bits
+    /// of the caller's extensions. Two such connections frame the same message into
+    /// the same bytes, so a caller broadcasting it may frame it once.
+    pub fn plain_frames(&self) -> bool {
+        self.role == Role::Server && self.deflate.is_none() && self.caller_rsv.is_none()
+    }
+
     /// True while a close frame we sent waits for the peer's reply: the caller's close
     /// timeout should be running.
     pub fn close_expected(&self) -> bool {
