@@ -17,21 +17,29 @@ pub struct JsText {
     value: sys::napi_value,
 }
 
+/// One of Node-API's string getters, into a buffer of the given size: the UTF-8 or
+/// the Latin-1 one. A null buffer asks for the length only.
+type Getter = unsafe fn(sys::napi_env, sys::napi_value, *mut std::ffi::c_char, usize, *mut usize) -> sys::napi_status;
+
+/// SAFETY (both): the caller's arguments go to Node-API unchanged.
+unsafe fn get_utf8(env: sys::napi_env, value: sys::napi_value, buf: *mut std::ffi::c_char, size: usize, len: *mut usize) -> sys::napi_status {
+    unsafe { sys::napi_get_value_string_utf8(env, value, buf, size, len) }
+}
+
+unsafe fn get_latin1(env: sys::napi_env, value: sys::napi_value, buf: *mut std::ffi::c_char, size: usize, len: *mut usize) -> sys::napi_status {
+    unsafe { sys::napi_get_value_string_latin1(env, value, buf, size, len) }
+}
+
 impl JsText {
-    /// The string's length in UTF-8 bytes (lone surrogates count as U+FFFD, as they
-    /// are encoded).
-    pub fn utf8_len(&self) -> Result<usize> {
+    fn len_with(&self, get: Getter) -> Result<usize> {
         let mut len = 0;
         // SAFETY: a null buffer asks only for the length.
-        check_status!(
-            unsafe { sys::napi_get_value_string_utf8(self.env, self.value, ptr::null_mut(), 0, &mut len) },
-            "Expected a string"
-        )?;
+        check_status!(unsafe { get(self.env, self.value, ptr::null_mut(), 0, &mut len) }, "Expected a string")?;
         Ok(len)
     }
 
-    /// Appends the string's `len` UTF-8 bytes (from `utf8_len`) to `out`.
-    pub fn append_utf8(&self, out: &mut Vec<u8>, len: usize) -> Result<()> {
+    /// Appends the `len` bytes `get` writes of the string to `out`.
+    fn append_with(&self, get: Getter, out: &mut Vec<u8>, len: usize) -> Result<()> {
         // V8 always ends with a NUL, which takes one more byte and is not kept.
         out.reserve(len + 1);
         let start = out.len();
@@ -40,10 +48,7 @@ impl JsText {
         // is the size passed; `set_len` then covers only the bytes V8 reports it wrote.
         unsafe {
             let spare = out.spare_capacity_mut();
-            check_status!(
-                sys::napi_get_value_string_utf8(self.env, self.value, spare.as_mut_ptr().cast(), len + 1, &mut written),
-                "Expected a string"
-            )?;
+            check_status!(get(self.env, self.value, spare.as_mut_ptr().cast(), len + 1, &mut written), "Expected a string")?;
             if written > len {
                 return Err(Error::new(Status::GenericFailure, "string grew while being encoded"));
             }
@@ -52,15 +57,20 @@ impl JsText {
         Ok(())
     }
 
+    /// The string's length in UTF-8 bytes (lone surrogates count as U+FFFD, as they
+    /// are encoded).
+    pub fn utf8_len(&self) -> Result<usize> {
+        self.len_with(get_utf8)
+    }
+
+    /// Appends the string's `len` UTF-8 bytes (from `utf8_len`) to `out`.
+    pub fn append_utf8(&self, out: &mut Vec<u8>, len: usize) -> Result<()> {
+        self.append_with(get_utf8, out, len)
+    }
+
     /// The string's length in UTF-16 units: its byte length when it is ASCII.
     pub fn units(&self) -> Result<usize> {
-        let mut len = 0;
-        // SAFETY: a null buffer asks only for the length.
-        check_status!(
-            unsafe { sys::napi_get_value_string_latin1(self.env, self.value, ptr::null_mut(), 0, &mut len) },
-            "Expected a string"
-        )?;
-        Ok(len)
+        self.len_with(get_latin1)
     }
 
     /// Appends an ASCII string of `len` units (from `units`) to `out`: V8 copies it
@@ -71,21 +81,8 @@ impl JsText {
     /// frame is valid UTF-8 whatever the caller said; a string with characters over
     /// U+00FF would still lose their high bytes, which is why the promise must hold.
     pub fn append_ascii(&self, out: &mut Vec<u8>, len: usize) -> Result<()> {
-        out.reserve(len + 1);
         let start = out.len();
-        let mut written = 0;
-        // SAFETY: as in `append_utf8`, into `len + 1` bytes of spare capacity.
-        unsafe {
-            let spare = out.spare_capacity_mut();
-            check_status!(
-                sys::napi_get_value_string_latin1(self.env, self.value, spare.as_mut_ptr().cast(), len + 1, &mut written),
-                "Expected a string"
-            )?;
-            if written > len {
-                return Err(Error::new(Status::GenericFailure, "string grew while being encoded"));
-            }
-            out.set_len(start + written);
-        }
+        self.append_with(get_latin1, out, len)?;
         if !out[start..].is_ascii() {
             out.truncate(start);
             let len = self.utf8_len()?;

@@ -743,6 +743,19 @@ mod header_only_sends {
         assert_eq!(conn.drain_output().unwrap(), hex("81 05 66 69 72 73 74 81 03"));
     }
 
+    /// An upgrade request whose client offers permessage-deflate.
+    fn offering_deflate() -> UpgradeRequest {
+        let mut request = upgrade_request();
+        request.headers = RequestHeaders::new(vec![
+            ("Upgrade".into(), "websocket".into()),
+            ("Connection".into(), "Upgrade".into()),
+            ("Sec-WebSocket-Key".into(), "dGhlIHNhbXBsZSBub25jZQ==".into()),
+            ("Sec-WebSocket-Version".into(), "13".into()),
+            ("Sec-WebSocket-Extensions".into(), "permessage-deflate".into()),
+        ]);
+        request
+    }
+
     #[test]
     fn refused_once_closing_and_left_to_send_where_the_payload_changes() {
         let mut conn = open_server(1000);
@@ -756,15 +769,7 @@ mod header_only_sends {
         assert!(!client.plain_frames());
 
         // Compression rewrites it.
-        let mut request = upgrade_request();
-        request.headers = RequestHeaders::new(vec![
-            ("Upgrade".into(), "websocket".into()),
-            ("Connection".into(), "Upgrade".into()),
-            ("Sec-WebSocket-Key".into(), "dGhlIHNhbXBsZSBub25jZQ==".into()),
-            ("Sec-WebSocket-Version".into(), "13".into()),
-            ("Sec-WebSocket-Extensions".into(), "permessage-deflate".into()),
-        ]);
-        let mut deflating = Connection::server(request, URL, vec![], &[], Limits::default(), Some(crate::core::deflate::DeflateConfig::default())).unwrap();
+        let mut deflating = Connection::server(offering_deflate(), URL, vec![], &[], Limits::default(), Some(crate::core::deflate::DeflateConfig::default())).unwrap();
         deflating.start();
         assert_eq!(deflating.send_head(false, 10), None);
         assert!(!deflating.plain_frames());
@@ -774,15 +779,7 @@ mod header_only_sends {
     fn plain_frames_are_a_servers_with_nothing_to_change_them() {
         assert!(open_server(1000).plain_frames());
         // Offered deflate but not configured with it: nothing negotiated.
-        let mut request = upgrade_request();
-        request.headers = RequestHeaders::new(vec![
-            ("Upgrade".into(), "websocket".into()),
-            ("Connection".into(), "Upgrade".into()),
-            ("Sec-WebSocket-Key".into(), "dGhlIHNhbXBsZSBub25jZQ==".into()),
-            ("Sec-WebSocket-Version".into(), "13".into()),
-            ("Sec-WebSocket-Extensions".into(), "permessage-deflate".into()),
-        ]);
-        let mut offered = Connection::server(request, URL, vec![], &[], Limits::default(), None).unwrap();
+        let mut offered = Connection::server(offering_deflate(), URL, vec![], &[], Limits::default(), None).unwrap();
         offered.start();
         assert!(offered.plain_frames());
         // The caller's extensions may set reserved bits.
