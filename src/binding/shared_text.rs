@@ -13,10 +13,10 @@
 //! their finalizers drop them, so the memory goes when V8 has collected both. V8 is
 //! told of the memory as external, so garbage collection sees the pressure.
 //!
-//! `node_api_create_external_string_latin1` is in Node 18.18, 20.4 and later
-//! (Node-API 10; experimental before). The package supports older Node too, so the
-//! function is looked up at run time rather than linked: where it is missing, or
-//! refuses, the caller copies the text as before.
+//! `node_api_create_external_string_latin1` came with Node 20.4 (experimental
+//! until Node-API 10). The package supports older Node too, so the function is
+//! looked up at run time rather than linked: where it is missing, or refuses, the
+//! caller copies the text as before.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
