@@ -7,8 +7,8 @@
 
 const WebSocket = require('..')
 const native = require('../lib/native')
-const { startServer } = require('./helpers/server')
-const { connectClient } = require('./helpers/client')
+const { openWithWsClient, openRaw } = require('./helpers/server')
+const F = require('./helpers/frames')
 const { startWsServer } = require('./helpers/ws_server')
 const { closeAll } = require('./helpers/cleanup')
 const D = require('./helpers/deflate')
@@ -41,11 +41,7 @@ function cases () {
 const expected = (text) => Buffer.from(text, 'utf8').toString('utf8')
 
 test('from the server: every length and kind of text arrives as sent', async () => {
-  const server = await startServer({ WebSocket })
-  const client = connectClient(server.url)
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  await client.opened
+  const { client, connection } = await openWithWsClient({ WebSocket })
   const all = cases()
   for (const { text } of all) connection.ws.send(text)
   for (const { label, text } of all) {
@@ -71,11 +67,7 @@ test('from the client: every length and kind of text arrives as sent', async () 
 // encoded; the binding still frames a string with bytes over 0x7f as UTF-8 when told
 // it is ASCII, so a wrong answer cannot put invalid UTF-8 on the wire.
 test('a long string wrongly said to be ASCII is framed as its UTF-8', async () => {
-  const server = await startServer({ WebSocket })
-  const client = connectClient(server.url)
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  await client.opened
+  const { client, connection } = await openWithWsClient({ WebSocket })
   for (const text of ['é'.repeat(5000), '€'.repeat(5000), 'a'.repeat(5000) + 'é']) {
     const frame = native.connectionSendText(connection.ws._native._handle, text, true)
     expect(frame[0]).toBe(0x81)
@@ -91,11 +83,6 @@ test('a long string wrongly said to be ASCII is framed as its UTF-8', async () =
 // again. A different string of the same length is not taken for it: 'Ł' (U+0141)
 // would come out as 'A' if it were copied as Latin-1.
 describe('long ASCII text received and sent back', () => {
-  const { openRaw } = require('./helpers/server')
-  const F = require('./helpers/frames')
-  const { closeAll } = require('./helpers/cleanup')
-  afterEach(closeAll)
-
   const long = (seed, length) => Array.from({ length }, (_, i) => String.fromCharCode(0x20 + ((i * seed) % 95))).join('')
   const textFrame = (payload) => F.frame({ opcode: 'text', payload })
 

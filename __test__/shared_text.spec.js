@@ -10,7 +10,7 @@ const path = require('path')
 const { fork } = require('child_process')
 const { Worker } = require('worker_threads')
 const WebSocket = require('..')
-const { startServer } = require('./helpers/server')
+const { startServer, openWithWsClient } = require('./helpers/server')
 const { connectClient } = require('./helpers/client')
 const { openClient } = require('./helpers/client_socket')
 const { startWsServer } = require('./helpers/ws_server')
@@ -55,11 +55,7 @@ test('a long ASCII message is echoed and relayed byte for byte', async () => {
 })
 
 test('a long ASCII message sent after its handlers, or with other text in one read, arrives intact', async () => {
-  const server = await startServer({ WebSocket })
-  const client = connectClient(server.url)
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  await client.opened
+  const { client, connection } = await openWithWsClient({ WebSocket })
   const saved = []
   connection.ws.on('message', (event) => {
     saved.push(event.data)
@@ -71,11 +67,11 @@ test('a long ASCII message sent after its handlers, or with other text in one re
 })
 
 test('compressed, a long ASCII message is echoed through the compressor', async () => {
-  const server = await startServer({ WebSocket, options: { extensions: [WebSocket.deflate] } })
-  const client = connectClient(server.url, [], { perMessageDeflate: true })
-  const connection = await server.nextConnection()
-  await connection.waitOpen()
-  await client.opened
+  const { client, connection } = await openWithWsClient({
+    WebSocket,
+    options: { extensions: [WebSocket.deflate] },
+    client: [[], { perMessageDeflate: true }]
+  })
   expect((await client.upgrade).headers['sec-websocket-extensions']).toMatch(/permessage-deflate/)
   connection.ws.on('message', (event) => connection.ws.send(event.data))
   const message = ascii(19, 400 * KiB)

@@ -87,6 +87,11 @@ let receivedAscii = null
 // followed by these bytes, encoding and copying nothing.
 let receivedAsciiBytes = null
 
+function isLongAscii (string) {
+  if (string === receivedAscii) return true
+  return string.length > framePool.POOLED_MAX && Buffer.byteLength(string) === string.length
+}
+
 // The frame of the last small text message a connection with plain frames (see
 // Hybi::plain_frames) sent, and that text: sending the same string on another such
 // connection, as a broadcast does, writes that frame again instead of framing the
@@ -101,11 +106,6 @@ function isLoneTextFrame (frame) {
   const short = frame[1]
   if (short < 126) return frame.length === 2 + short
   return short === 126 && frame.length >= 4 && frame.length === 4 + frame.readUInt16BE(2)
-}
-
-function isLongAscii (string) {
-  if (string === receivedAscii) return true
-  return string.length > framePool.POOLED_MAX && Buffer.byteLength(string) === string.length
 }
 
 // A close frame with status 1011 and reason "Internal error", masked when `masked`

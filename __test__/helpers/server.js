@@ -6,6 +6,7 @@ const { Queue } = require('./queue')
 const { deferred, withGuard } = require('./wait')
 const { trackSockets, listen, closer } = require('./net_server')
 const { connectRaw } = require('./raw_peer')
+const { connectClient } = require('./client')
 
 /**
  * Attaches listeners that record every event a socket (server-side or
@@ -144,4 +145,18 @@ async function openRaw ({ peer: peerOptions, ...serverOptions } = {}) {
   return { server, peer, connection, ws: connection.ws }
 }
 
-module.exports = { startServer, record, openRaw }
+/**
+ * A server (startServer options) and a `ws` client (helpers/client.js) connected
+ * to it, both open; `client` holds the client's [protocols, options]. Resolves
+ * with { server, client, connection, ws }.
+ */
+async function openWithWsClient ({ client: clientArgs = [], ...serverOptions } = {}) {
+  const server = await startServer(serverOptions)
+  const client = connectClient(server.url, ...clientArgs)
+  const connection = await server.nextConnection()
+  await connection.waitOpen()
+  await client.opened
+  return { server, client, connection, ws: connection.ws }
+}
+
+module.exports = { startServer, record, openRaw, openWithWsClient }

@@ -82,12 +82,8 @@ struct Slots {
 impl Slots {
     /// SAFETY: `env` must be the current call's environment.
     unsafe fn set<T: ToNapiValue>(&self, index: usize, value: T) -> Result<()> {
-        let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
-        // SAFETY: converts with the caller's env, then stores into the array it created.
-        unsafe {
-            let value = T::to_napi_value(self.env, value)?;
-            check_status!(sys::napi_set_element(self.env, self.array, index, value), "Failed to fill a batch")
-        }
+        // SAFETY: converts with the caller's env.
+        unsafe { self.set_value(index, T::to_napi_value(self.env, value)?) }
     }
 
     /// SAFETY: `env` must be the current call's environment, and `value` of it.
@@ -106,35 +102,29 @@ impl Slots {
         unsafe {
             if !ascii || data.len() <= LONG_TEXT {
                 self.set(at, MESSAGE)?;
-                return self.set_text(at + 1, data, ascii);
+                return self.set_text(at + 1, &data, ascii);
             }
             self.set(at, ASCII_MESSAGE)?;
-            let data = if data.len() >= shared_text::SHARED_MIN {
-                match shared_text::share(self.env, data) {
-                    Ok(shared) => {
-                        self.set_value(at + 1, shared.string)?;
-                        if let Some(bytes) = shared.bytes {
-                            self.set_value(at + 2, bytes)?;
-                        }
-                        return Ok(());
+            if data.len() < shared_text::SHARED_MIN {
+                return self.set_text(at + 1, &data, true);
+            }
+            match shared_text::share(self.env, data) {
+                Ok(shared) => {
+                    self.set_value(at + 1, shared.string)?;
+                    match shared.bytes {
+                        Some(bytes) => self.set_value(at + 2, bytes),
+                        None => Ok(()),
                     }
-                    Err(data) => data,
                 }
-            } else {
-                data
-            };
-            self.set_text(at + 1, data, true)
+                Err(data) => self.set_text(at + 1, &data, true),
+            }
         }
     }
 
     /// SAFETY: `env` must be the current call's environment.
-    unsafe fn set_text(&self, index: usize, data: Vec<u8>, ascii: bool) -> Result<()> {
-        let index = u32::try_from(index).map_err(|_| napi::Error::from_reason("batch too long"))?;
-        // SAFETY: converts with the caller's env, then stores into the array it created.
-        unsafe {
-            let string = text_value(self.env, data, ascii)?;
-            check_status!(sys::napi_set_element(self.env, self.array, index, string), "Failed to fill a batch")
-        }
+    unsafe fn set_text(&self, index: usize, data: &[u8], ascii: bool) -> Result<()> {
+        // SAFETY: converts with the caller's env.
+        unsafe { self.set_value(index, text_value(self.env, data, ascii)?) }
     }
 }
 
@@ -172,7 +162,7 @@ const LONG_TEXT: usize = 4 * 1024;
 /// one-byte path, which copies without decoding.
 ///
 /// SAFETY: `env` must be the current call's environment.
-unsafe fn text_value(env: sys::napi_env, data: Vec<u8>, ascii: bool) -> Result<sys::napi_value> {
+unsafe fn text_value(env: sys::napi_env, data: &[u8], ascii: bool) -> Result<sys::napi_value> {
     let mut string = ptr::null_mut();
     let bytes = data.as_ptr().cast::<std::ffi::c_char>();
     let len = isize::try_from(data.len()).map_err(|_| napi::Error::from_reason("message too long"))?;
@@ -217,7 +207,7 @@ impl ToNapiValue for ReadBatch {
                         slots.set_text_message(2, data, true)?;
                         return Ok(array);
                     }
-                    text_value(env, data, ascii)
+                    text_value(env, &data, ascii)
                 }
                 Some((false, data)) => JsBytes::to_napi_value(env, JsBytes(data)),
                 None => Batch::to_napi_value(env, batch),
