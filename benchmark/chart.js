@@ -10,7 +10,7 @@
 // no plain ws target (wss), bars are relative to ws+bufferutil, and the heading says so.
 // Bars beyond the axis are cut with a zigzag and keep their value printed.
 
-const COLORS = { native: '#e4572e', ws: '#4c78a8', 'ws+bufferutil': '#72b7b2', faye: '#b279a2', ceiling: '#9a9a9a' }
+const COLORS = { native: '#e4572e', ws: '#4c78a8', 'ws+bufferutil': '#72b7b2', faye: '#b279a2', floor: '#54a24b', ceiling: '#9a9a9a' }
 const FALLBACK_COLORS = ['#54a24b', '#eeca3b', '#ff9da6', '#9d755d']
 const WIDTH = 960
 const LABEL_X = 16 // left edge of cell labels

@@ -4,7 +4,8 @@
 //   node benchmark/echo-server.js KIND [--deflate] [--tls] [--broadcast] [--port P]
 //
 // KIND is native (this package), ws (with bufferutil disabled: WS_NO_BUFFER_UTIL=1),
-// ws+bufferutil (fails if bufferutil does not load) or faye (faye-websocket). Prints the
+// ws+bufferutil (fails if bufferutil does not load), faye (faye-websocket) or floor (no
+// library: the least any server on Node's sockets does, benchmark/floor.js). Prints the
 // port it listens on (127.0.0.1, port 0 by default) and serves until killed.
 //
 //   --deflate    permessage-deflate: WebSocket.deflate for native, the permessage-deflate
@@ -27,8 +28,9 @@ const broadcast = args.includes('--broadcast')
 const portAt = args.indexOf('--port')
 const port = portAt >= 0 ? Number(args[portAt + 1]) : 0
 
-if (!['native', 'ws', 'ws+bufferutil', 'faye'].includes(kind)) {
-  console.error('usage: node benchmark/echo-server.js native|ws|ws+bufferutil|faye [--deflate] [--tls] [--broadcast] [--port P]')
+if (!['native', 'ws', 'ws+bufferutil', 'faye', 'floor'].includes(kind) || (kind === 'floor' && deflate)) {
+  console.error('usage: node benchmark/echo-server.js native|ws|ws+bufferutil|faye|floor [--deflate] [--tls] [--broadcast] [--port P]\n' +
+    '(floor has no --deflate)')
   process.exit(2)
 }
 
@@ -44,7 +46,9 @@ const server = tls
   })
   : require('http').createServer()
 
-if (kind.startsWith('ws')) {
+if (kind === 'floor') {
+  require('./floor').attachFloor(server, { broadcast })
+} else if (kind.startsWith('ws')) {
   const { WebSocketServer } = require('ws')
   const loaded = Object.keys(require.cache).some((file) => file.includes(`${path.sep}bufferutil${path.sep}`))
   // Node versions whose http module has websocketMask make ws use that, not bufferutil.

@@ -1,6 +1,7 @@
 'use strict'
-// The benchmark: this package against ws (with and without bufferutil), faye-websocket
-// and a Rust echo server (the ceiling), end to end over loopback. `npm run bench`.
+// The benchmark: this package against ws (with and without bufferutil), faye-websocket,
+// a minimal frame echo on Node's sockets (the floor, benchmark/floor.js) and a Rust echo
+// server (the ceiling), end to end over loopback. `npm run bench`.
 //
 //   node benchmark/run.js [--repeat R] [--seconds D] [--warmup W] [--only a,b]
 //        [--targets t,u] [--quick] [--out DIR] [--idle-connections N] [--binary]
@@ -69,7 +70,7 @@ const GiB = 1024 * MiB
 
 // ---- cells -------------------------------------------------------------------------
 
-const ALL = ['native', 'ws', 'ws+bufferutil', 'faye', 'ceiling']
+const ALL = ['native', 'ws', 'ws+bufferutil', 'faye', 'floor', 'ceiling']
 const SIZE_NAMES = { 16: '16 B', 1024: '1 KiB', 65536: '64 KiB', 1048576: '1 MiB' }
 // Fewer repetitions for the big cells (1,000 connections, 1 MiB messages): each run
 // takes longer there, and their rates vary less from run to run.
@@ -105,9 +106,9 @@ echoCells.push(makeCell('echo', 16, 100, 16), makeCell('echo', 1024, 100, 16))
 
 const SECTIONS = [
   { id: 'echo', title: 'Server echo', unit: 'msg/s', targets: ALL, cells: echoCells },
-  { id: 'wss', title: 'Server echo over TLS (wss)', unit: 'msg/s', targets: ['native', 'ws+bufferutil', 'faye', 'ceiling'], cells: [makeCell('wss', 16, 100, 16, { tls: true }), makeCell('wss', 65536, 1, 1, { tls: true })] },
+  { id: 'wss', title: 'Server echo over TLS (wss)', unit: 'msg/s', targets: ['native', 'ws+bufferutil', 'faye', 'floor', 'ceiling'], cells: [makeCell('wss', 16, 100, 16, { tls: true }), makeCell('wss', 65536, 1, 1, { tls: true })] },
   { id: 'broadcast', title: 'Broadcast', unit: 'broadcasts/s', targets: ALL, cells: [makeCell('broadcast', 16, 1000, 1, { mode: 'broadcast' }), makeCell('broadcast', 1024, 1000, 1, { mode: 'broadcast' })] },
-  { id: 'client', title: 'Client echo (against the Rust echo server)', unit: 'msg/s', targets: ALL, cells: [makeCell('client', 65536, 1, 1), makeCell('client', 16, 1, 16), makeCell('client', 16, 100, 16)] }
+  { id: 'client', title: 'Client echo (against the Rust echo server)', unit: 'msg/s', targets: ALL.filter((t) => t !== 'floor'), cells: [makeCell('client', 65536, 1, 1), makeCell('client', 16, 1, 16), makeCell('client', 16, 100, 16)] }
 ]
 const QUICK_CELLS = ['echo/16B/c1', 'echo/16B/c100/i16', 'echo/64KiB/c1', 'echo/1KiB/c100/deflate', 'echo/16B/c1000', 'wss/', 'broadcast/16B/c1000', 'client/']
 const IDLE_ROWS = idle.ROWS.map((row) => ({ ...row, cellId: `idle/${row.id}` }))
@@ -131,7 +132,7 @@ const live = new Set()
 // connection, the messages in flight held a few times over (read buffer, message,
 // write queue; zlib's output too with deflate) plus the connection's own state.
 const MEMORY_LIMIT = Math.min(2 * GiB, os.totalmem() / 4)
-const COPIES = { native: 3, ws: 3, 'ws+bufferutil': 3, faye: 4, ceiling: 2 }
+const COPIES = { native: 3, ws: 3, 'ws+bufferutil': 3, faye: 4, floor: 2, ceiling: 2 }
 const serverBytes = (t, c) => c.connections * ((c.deflate ? 320 : 48) * 1024 + c.inflight * c.size * (COPIES[t] + (c.deflate ? 1 : 0)))
 const loadgenBytes = (c) => c.connections * (256 * 1024 + 3 * c.inflight * c.size)
 const gib = (bytes) => `${(bytes / GiB).toFixed(1)} GiB`
@@ -224,7 +225,8 @@ function unavailable (target, cell, caps) {
     const missing = ['deflate', 'tls', 'broadcast'].filter((n) => (n === 'broadcast' ? cell.mode === n : cell[n]) && !caps.ceiling[n])
     if (missing.length) return `the Rust echo-server has no --${missing.join(' --')}`
   }
-  if (target === 'ws+bufferutil' && !caps.bufferutil) return 'bufferutil does not load (npm install)'
+  if ((target === 'ws+bufferutil' || target === 'floor') && !caps.bufferutil) return 'bufferutil does not load (npm install)'
+  if (target === 'floor' && cell.deflate) return 'the floor has no permessage-deflate'
   return null
 }
 
@@ -361,6 +363,7 @@ function summarize (cell) {
       p99_us: median(ok.map((r) => r.p99_us)),
       vs_ws: paired(cell, target, 'ws'),
       vs_ws_bufferutil: paired(cell, target, 'ws+bufferutil'),
+      vs_floor: paired(cell, target, 'floor'),
       vs_ceiling: paired(cell, target, 'ceiling')
     }
   }
@@ -373,9 +376,10 @@ const percent = (x) => (x === null || x === undefined ? '–' : `${Math.round(x 
 const mibs = (cell, rate) => (rate === null ? '–' : (rate * cell.size * (cell.mode === 'broadcast' ? cell.connections : 1) / MiB).toFixed(1))
 
 // The comparison columns a section has: only against the targets it runs.
-const references = (section) => ['ws', 'ws+bufferutil', 'ceiling'].filter((t) => section.targets.includes(t))
-const referenceHead = (t) => (t === 'ceiling' ? '% of ceiling' : `vs ${t}`)
-const referenceValue = (t, s) => (t === 'ceiling' ? percent(s && s.vs_ceiling) : ratio(s && (t === 'ws' ? s.vs_ws : s.vs_ws_bufferutil)))
+const references = (section) => ['ws', 'ws+bufferutil', 'floor', 'ceiling'].filter((t) => section.targets.includes(t))
+const referenceHead = (t) => (t === 'ceiling' || t === 'floor' ? `% of ${t}` : `vs ${t}`)
+const PERCENT_OF = { floor: 'vs_floor', ceiling: 'vs_ceiling' }
+const referenceValue = (t, s) => (PERCENT_OF[t] ? percent(s && s[PERCENT_OF[t]]) : ratio(s && (t === 'ws' ? s.vs_ws : s.vs_ws_bufferutil)))
 
 function detailHead (section) {
   const refs = references(section)
