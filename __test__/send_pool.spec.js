@@ -37,6 +37,34 @@ test('messages sent past the end of many pools arrive whole and in order, while 
   })
 })
 
+// A slice in a socket's queue keeps its whole pool alive until the peer reads; a
+// frame that joins a backlog is copied out instead (lib/api.js, _writePooled), so a
+// slow peer holds its own bytes, not pools shared with every other connection.
+test('frames that join a slow peer\'s backlog hold their own bytes, not a pool', async () => {
+  const { peer, connection, ws } = await openRaw()
+  peer.socket.pause()
+  const socket = connection.socket
+  const sent = []
+  // Until the kernel's buffers are full and the socket starts queueing.
+  while (socket.writableLength === 0 && sent.length < 100000) {
+    sent.push(`filler ${sent.length} ` + 'x'.repeat(1000))
+    ws.send(sent[sent.length - 1])
+  }
+  expect(socket.writableLength).toBeGreaterThan(0)
+  for (let i = 0; i < 50; i++) {
+    sent.push(`queued ${i}`)
+    ws.send(sent[sent.length - 1])
+    ws.send(sent[sent.length - 1]) // the same string again: the repeated-frame path
+    sent.push(sent[sent.length - 1])
+  }
+  const queued = socket._writableState.getBuffer().map((request) => request.chunk)
+  expect(queued.length).toBeGreaterThanOrEqual(100)
+  for (const chunk of queued) expect(chunk.buffer.byteLength).toBe(chunk.length)
+  peer.socket.resume()
+  const frames = await readFrames(peer, sent.length)
+  frames.forEach((frame, i) => expect(frame.payload.toString()).toBe(sent[i]))
+})
+
 // Sends ASCII messages until exactly `room` bytes are left in the current pool. Each
 // differs from the one before (its last letter): the same string sent again would
 // reuse its frame, taking no room (lib/api.js, repeatedText).

@@ -119,6 +119,28 @@ test('the memory of shared messages is collected as the server goes on', async (
   expect(growth).toBeLessThan(100 * 1024 * KiB)
 })
 
+// Node before 20.4 has no external strings, and the environment can opt out: long
+// text is then copied, as shorter text always is. The opt-out makes that path testable
+// on any Node; the process reports which path it took.
+test.each([
+  ['shared', {}, true],
+  ['copied when the environment opts out', { FAYE_WEBSOCKET_NATIVE_NO_EXTERNAL_STRINGS: '1' }, false]
+])('long ASCII text %s echoes byte for byte', async (_, env, shares) => {
+  const child = fork(FIXTURE, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  track(() => { if (child.exitCode === null) child.kill() }, 10)
+  const started = await withGuard(new Promise((resolve) => child.once('message', resolve)), 'the echo process to listen')
+  // External strings came with Node 20.4; older lines may have had them backported.
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  if (!shares) expect(started.sharesLongText).toBe(false)
+  else if (major > 20 || (major === 20 && minor >= 4)) expect(started.sharesLongText).toBe(true)
+  const client = connectClient(`ws://127.0.0.1:${started.port}/`)
+  await client.opened
+  for (const message of [ascii(37, 128 * KiB), 'é' + ascii(41, 300 * KiB), ascii(43, 1024 * KiB)]) {
+    client.ws.send(message)
+    expect(await nextText(client)).toBe(message)
+  }
+})
+
 test('a worker thread terminated while holding shared messages leaves the process running', async () => {
   for (let round = 0; round < 3; round++) {
     const worker = new Worker(FIXTURE)

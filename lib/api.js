@@ -244,7 +244,7 @@ class API extends Stream {
     // Open, the native side takes every send (a failure's close frame waits for the
     // events before it), so a send it would frame the same way needs no asking.
     const plain = this._plainFrames
-    if (plain && data === repeatedText) return this._write(repeatedFrame)
+    if (plain && data === repeatedText) return this._writePooled(repeatedFrame)
     framePool.reserve(data.length)
     const pool = framePool.buffer
     const offset = framePool.offset
@@ -257,7 +257,7 @@ class API extends Stream {
         repeatedText = data
         repeatedFrame = frame
       }
-      return this._write(frame)
+      return this._writePooled(frame)
     }
     if (result === 0) return this._hold(data)
     if (result === FRAME_NOT_POOLED) return this._flushPending()
@@ -478,6 +478,15 @@ class API extends Stream {
   _flushClose () {
     const output = this._call(() => this._native.flushClose())
     if (output) this._write(output)
+  }
+
+  // Writes a slice of the frame pool. A socket with a backlog would keep the slice
+  // in its queue, and with it the whole pool, until the peer reads: slow peers would
+  // hold pools that every other connection has long finished with. A frame that joins
+  // a backlog goes as a copy of its own.
+  _writePooled (frame) {
+    const socket = this._stream
+    return this._write(socket && socket.writableLength > 0 ? framePool.detach(frame) : frame)
   }
 
   _write (bytes) {

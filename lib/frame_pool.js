@@ -6,7 +6,8 @@
 //
 // Slices are never reused: the pool only moves forward, and a full pool is replaced,
 // so a slice still waiting in a socket's write queue keeps its bytes (and its pool
-// alive) until written.
+// alive) until written. A slice bound for a socket that already has a backlog is
+// detached first (lib/api.js, _writePooled), so slow peers do not hold pools.
 
 const POOL_SIZE = 32 * 1024
 
@@ -38,6 +39,13 @@ module.exports = {
       buffer = Buffer.allocUnsafeSlow(POOL_SIZE)
       offset = 0
     }
+  },
+
+  // A copy of `slice` in memory of its own, which keeps no pool alive.
+  detach (slice) {
+    const own = Buffer.allocUnsafeSlow(slice.length)
+    slice.copy(own)
+    return own
   },
 
   // The `length` bytes the native side just framed at `offset`.

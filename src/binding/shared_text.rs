@@ -16,7 +16,9 @@
 //! `node_api_create_external_string_latin1` came with Node 20.4 (experimental
 //! until Node-API 10). The package supports older Node too, so the function is
 //! looked up at run time rather than linked: where it is missing, or refuses, the
-//! caller copies the text as before.
+//! caller copies the text as before. `FAYE_WEBSOCKET_NATIVE_NO_EXTERNAL_STRINGS=1` in
+//! the environment takes that path on any Node (read once, at the first long message),
+//! as `WS_NO_BUFFER_UTIL` does for ws: to compare, or to rule sharing out.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
@@ -24,6 +26,7 @@ use std::ptr;
 use std::sync::{Arc, OnceLock};
 
 use napi::sys;
+use napi_derive::napi;
 
 /// Shorter strings fit V8's young generation, whose pages are reused: copying them
 /// measured as fast as sharing (64 KiB echo, 1 and 100 connections). From here on
@@ -40,8 +43,13 @@ type CreateExternalLatin1 = unsafe extern "C" fn(
     copied: *mut bool,
 ) -> sys::napi_status;
 
+const OPT_OUT: &str = "FAYE_WEBSOCKET_NATIVE_NO_EXTERNAL_STRINGS";
+
 fn lookup() -> Option<CreateExternalLatin1> {
     const NAME: &[u8] = b"node_api_create_external_string_latin1\0";
+    if std::env::var_os(OPT_OUT).is_some_and(|value| !value.is_empty() && value != "0") {
+        return None;
+    }
     #[cfg(unix)]
     let host = Some(libloading::os::unix::Library::this());
     #[cfg(windows)]
@@ -60,6 +68,13 @@ fn lookup() -> Option<CreateExternalLatin1> {
 fn create_external_latin1() -> Option<CreateExternalLatin1> {
     static FUNCTION: OnceLock<Option<CreateExternalLatin1>> = OnceLock::new();
     *FUNCTION.get_or_init(lookup)
+}
+
+/// Whether long ASCII messages reach JavaScript shared rather than copied here: this
+/// Node has external strings and the environment does not opt out.
+#[napi]
+pub fn shares_long_text() -> bool {
+    create_external_latin1().is_some()
 }
 
 type Shared = Arc<Vec<u8>>;
