@@ -95,13 +95,19 @@ test('the client receives a long ASCII message and sends it back intact', async 
 // Without telling V8 about the shared bytes, nothing made it collect the strings and
 // Buffers holding them: a 1 MiB echo server grew by the size of every message
 // (measured: 1 GiB after 3 s).
-test('the memory of shared messages is collected as the server goes on', async () => {
-  const child = fork(FIXTURE, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+// The fixture as a child process with `env` added to this one's; `ask()` waits for its
+// next report (the first: { port, sharesLongText }), `ask(request)` sends one first.
+function forkEcho (env = {}) {
+  const child = fork(FIXTURE, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
   track(() => { if (child.exitCode === null) child.kill() }, 10)
-  const ask = (request) => withGuard(new Promise((resolve) => {
+  return (request) => withGuard(new Promise((resolve) => {
     child.once('message', resolve)
     if (request) child.send(request)
   }), 'the echo process to answer ' + (request || 'with its port'))
+}
+
+test('the memory of shared messages is collected as the server goes on', async () => {
+  const ask = forkEcho()
   const { port } = await ask()
   const client = connectClient(`ws://127.0.0.1:${port}/`)
   await client.opened
@@ -126,9 +132,7 @@ test.each([
   ['shared', {}, true],
   ['copied when the environment opts out', { FAYE_WEBSOCKET_NATIVE_NO_EXTERNAL_STRINGS: '1' }, false]
 ])('long ASCII text %s echoes byte for byte', async (_, env, shares) => {
-  const child = fork(FIXTURE, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-  track(() => { if (child.exitCode === null) child.kill() }, 10)
-  const started = await withGuard(new Promise((resolve) => child.once('message', resolve)), 'the echo process to listen')
+  const started = await forkEcho(env)()
   // External strings came with Node 20.4; older lines may have had them backported.
   const [major, minor] = process.versions.node.split('.').map(Number)
   if (!shares) expect(started.sharesLongText).toBe(false)

@@ -3,10 +3,10 @@
 // no library. It answers the handshake, then turns each masked client frame into an
 // unmasked server frame as its bytes arrive: the header rewritten, the payload copied
 // and unmasked in one pass (bufferutil's mask, C) straight into the outgoing frame, and
-// the frames one read completes written with one writev (cork/uncork). No UTF-8 check, no events, no fragments, no ping, no
-// permessage-deflate, no limits: nothing a real library could leave out, and nothing it
-// would add, so a library's rate over the floor's is its own overhead, and the floor's
-// over the Rust ceiling is Node's.
+// the frames one read completes written with one writev (cork/uncork). No UTF-8 check,
+// no events, no fragments, no ping, no permessage-deflate, no limits: nothing a real
+// library could leave out, and nothing it would add, so a library's rate over the
+// floor's is its own overhead, and the floor's over the Rust ceiling is Node's.
 //
 // Frames are trusted to be what the load generator sends (whole, masked, at most
 // 2^53 bytes); a close frame is answered and the socket ended.

@@ -17,7 +17,7 @@
 //! until Node-API 10). The package supports older Node too, so the function is
 //! looked up at run time rather than linked: where it is missing, or refuses, the
 //! caller copies the text as before. `FAYE_WEBSOCKET_NATIVE_NO_EXTERNAL_STRINGS=1` in
-//! the environment takes that path on any Node (read once, at the first long message),
+//! the environment takes that path on any Node (read once, when first needed),
 //! as `WS_NO_BUFFER_UTIL` does for ws: to compare, or to rule sharing out.
 
 use std::cell::Cell;

@@ -143,7 +143,8 @@ pub struct Deflater(Compressor);
 impl Deflater {
     pub fn new(level: u32, window_bits: u8, no_context_takeover: bool) -> Self {
         let tuning = Tuning { level: Some(level), ..Tuning::default() };
-        Deflater(Compressor::new(tuning, window_bits.max(ZLIB_MIN_WINDOW_BITS), !no_context_takeover))
+        // The codec raises window bits below 9 to zlib's minimum itself.
+        Deflater(Compressor::new(tuning, window_bits, !no_context_takeover))
     }
 
     /// Appends the compressed form of `message` to `out`, without the sync tail.

@@ -31,6 +31,11 @@ unsafe extern "C" fn zalloc(opaque: z::voidpf, items: z::uInt, size: z::uInt) ->
     address
 }
 
+unsafe extern "C" fn zfree(_opaque: z::voidpf, address: z::voidpf) {
+    // SAFETY: zlib frees only what zalloc returned.
+    unsafe { free(address) }
+}
+
 /// Where zlib put one stream's state and tables (window, hash chains, hash heads,
 /// pending output): all of it, allocated once, by deflateInit2.
 #[derive(Default)]
@@ -77,11 +82,6 @@ fn prefetch(address: usize, bytes: usize) {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn prefetch(_address: usize, _bytes: usize) {}
-
-unsafe extern "C" fn zfree(_opaque: z::voidpf, address: z::voidpf) {
-    // SAFETY: zlib frees only what zalloc returned.
-    unsafe { free(address) }
-}
 
 /// A raw deflate stream (no zlib header), flushed with Z_SYNC_FLUSH per call.
 pub struct RawDeflate {
