@@ -226,6 +226,11 @@ function unavailable (target, cell, caps) {
     if (missing.length) return `the Rust echo-server has no --${missing.join(' --')}`
   }
   if ((target === 'ws+bufferutil' || target === 'floor') && !caps.bufferutil) return 'bufferutil does not load (npm install)'
+  return inherentlyUnavailable(target, cell)
+}
+
+// Why a target can never run a cell, whatever is installed, or null.
+function inherentlyUnavailable (target, cell) {
   if (target === 'floor' && cell.deflate) return 'the floor has no permessage-deflate'
   return null
 }
@@ -430,8 +435,11 @@ function summaryTable (section) {
 // ---- the run ------------------------------------------------------------------------
 
 function runsIn (section) {
-  return section.cells.reduce((sum, cell) => sum + (skipReason(cell, section.targets) ? 0 : cell.reps * section.targets.length), 0)
+  return section.cells.reduce((sum, cell) => sum + (skipReason(cell, section.targets) ? 0 : cell.reps * targetsFor(section, cell).length), 0)
 }
+
+// The targets that can run a cell by their nature, before probing what is installed.
+const targetsFor = (section, cell) => section.targets.filter((target) => !inherentlyUnavailable(target, cell))
 
 // Fitted to a full run on the 2-core development machine (within a few % per cell):
 // per run, the warm-up and the measurement, 0.15 s to start and stop the server, 1.2 s
@@ -445,7 +453,7 @@ function estimateSeconds () {
       if (skipReason(cell, section.targets)) continue
       const inFlight = cell.connections * cell.inflight * cell.size / MiB
       const run = OPT.seconds + OPT.warmup + 0.15 + cell.connections / 1000 * 1.2 + 2 * inFlight / (cell.deflate ? 28 : 290)
-      total += cell.reps * section.targets.length * run
+      total += cell.reps * targetsFor(section, cell).length * run
     }
   }
   total += idleRows.length * (3 + OPT.idleConnections / 2500)
