@@ -38,6 +38,9 @@ class NativeConnection {
   queueText (text, ascii) { return native.connectionQueueText(this._handle, text, ascii) }
   queueBinary (data) { return native.connectionQueueBinary(this._handle, data) }
   sendHead (text, length) { return native.connectionSendHead(this._handle, text, length) }
+  compressText (text, ascii) { return native.connectionCompressText(this._handle, text, ascii) }
+  compressBinary (data) { return native.connectionCompressBinary(this._handle, data) }
+  finishCompression (job) { return native.connectionFinishCompression(this._handle, job) }
   sendFrame (text, rsv, data) { return native.connectionSendFrame(this._handle, text, rsv, data) }
   takeOutput () { return native.connectionTakeOutput(this._handle) }
   ping (data) { return native.connectionPing(this._handle, data) }

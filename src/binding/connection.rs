@@ -123,6 +123,19 @@ fn send_js_text(conn: &mut Connection, text: &JsText, ascii: bool) -> Result<Sen
     conn.send_with(true, len, |out| text.append_utf8(out, len))
 }
 
+/// A string's bytes, encoded as `send_js_text` would frame them.
+pub(crate) fn text_bytes(text: &JsText, ascii: bool) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    if ascii {
+        let len = text.units()?;
+        text.append_ascii(&mut out, len)?;
+    } else {
+        let len = text.utf8_len()?;
+        text.append_utf8(&mut out, len)?;
+    }
+    Ok(out)
+}
+
 /// What a queued send did, for `queueText`/`queueBinary`.
 fn queued(conn: &Connection, status: SendStatus) -> i64 {
     match status {

@@ -4,6 +4,7 @@
 mod batch;
 mod buffer_arg;
 mod bytes;
+mod compression;
 mod connection;
 mod extensions;
 mod handle;

@@ -5,7 +5,7 @@
 //! it runs the opening handshake (answering an upgrade request, or writing one and
 //! checking the response) before handing the byte stream to the frame state machine.
 
-use super::deflate::{DeflateConfig, DeflateSession, Negotiated};
+use super::deflate::{CompressionJob, DeflateConfig, DeflateSession, Negotiated};
 use super::close;
 use super::error::{ProtocolError, UsageError};
 use super::hixie::{Draft, Hixie};
@@ -195,6 +195,31 @@ impl Connection {
         match &mut self.engine {
             Engine::Hybi(conn) => conn.hybi.send_head(text, len),
             Engine::Hixie { .. } => None,
+        }
+    }
+
+    /// Hands a message over to be compressed elsewhere: see `Hybi::take_compression`.
+    /// Gives the payload back where that is not possible (the drafts have no
+    /// compression).
+    pub fn take_compression(&mut self, text: bool, payload: Vec<u8>) -> Result<CompressionJob, Vec<u8>> {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.take_compression(text, payload),
+            Engine::Hixie { .. } => Err(payload),
+        }
+    }
+
+    pub fn can_take_compression(&self) -> bool {
+        match &self.engine {
+            Engine::Hybi(conn) => conn.hybi.can_take_compression(),
+            Engine::Hixie { .. } => false,
+        }
+    }
+
+    /// Takes back a job from `take_compression` and writes its frame.
+    pub fn finish_compression(&mut self, job: CompressionJob) -> SendStatus {
+        match &mut self.engine {
+            Engine::Hybi(conn) => conn.hybi.finish_compression(job),
+            Engine::Hixie { .. } => SendStatus::Refused,
         }
     }
 

@@ -556,6 +556,76 @@ mod permessage_deflate_rfc7692 {
         assert_eq!(conn.drain_events().first(), Some(&Event::Error(ProtocolError::InvalidUtf8)));
     }
 
+    /// A text long enough to take zlib a while, and with repeats for context
+    /// takeover to find in the next message.
+    fn long_text() -> Vec<u8> {
+        (0..40_000u32).flat_map(|i| format!("{} ", i % 997).into_bytes()).collect()
+    }
+
+    #[test]
+    fn a_message_compressed_away_is_framed_as_if_sent_in_place() {
+        let mut in_place = deflate_server("permessage-deflate", 1000);
+        in_place.send(true, &long_text());
+        in_place.send(true, b"after");
+        let expected = in_place.drain_output().unwrap();
+
+        let mut away = deflate_server("permessage-deflate", 1000);
+        let mut job = away.take_compression(true, long_text()).unwrap_or_else(|_| panic!("open with deflate"));
+        // Another thread compresses it, as the binding's worker does.
+        let job = std::thread::spawn(move || {
+            job.run();
+            job
+        })
+        .join()
+        .unwrap();
+        assert_eq!(away.drain_output(), None, "nothing is written while the message is away");
+        assert_eq!(away.finish_compression(job), SendStatus::Written);
+        // The next message is compressed against the first one, as in place.
+        away.send(true, b"after");
+        assert_eq!(away.drain_output().unwrap(), expected);
+    }
+
+    #[test]
+    fn only_one_message_at_a_time_is_compressed_away_and_only_with_deflate() {
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        let job = conn.take_compression(false, b"one".to_vec()).unwrap_or_else(|_| panic!("open with deflate"));
+        assert!(!conn.can_take_compression());
+        assert_eq!(conn.take_compression(false, b"two".to_vec()).err(), Some(b"two".to_vec()));
+        assert_eq!(conn.finish_compression(job), SendStatus::Written);
+        assert!(conn.can_take_compression());
+        assert!(conn.take_compression(false, b"three".to_vec()).is_ok());
+
+        let mut plain = Connection::server(upgrade_request(), URL, vec![], &[], Limits::default(), None).unwrap();
+        plain.start();
+        plain.drain_output();
+        assert!(!plain.can_take_compression());
+        assert_eq!(plain.take_compression(true, b"hi".to_vec()).err(), Some(b"hi".to_vec()));
+    }
+
+    #[test]
+    fn control_frames_go_while_a_message_is_away_and_messages_fail_with_1011() {
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        let job = conn.take_compression(true, b"away".to_vec()).unwrap_or_else(|_| panic!("open with deflate"));
+        assert_eq!(conn.ping(b"x"), SendStatus::Written);
+        assert_eq!(conn.drain_output().unwrap(), hex("89 01 78"));
+        conn.send(true, b"out of turn");
+        let reason = "a message was sent while another was being compressed";
+        assert_eq!(conn.drain_events(), vec![Event::Error(ProtocolError::Caller { code: 1011, reason: reason.into() }), close_event(1011, reason)]);
+        conn.flush_close();
+        assert_eq!(conn.drain_output().unwrap()[..4], hex("88 37 03 f3"));
+        assert_eq!(conn.finish_compression(job), SendStatus::Refused);
+    }
+
+    #[test]
+    fn a_message_back_after_our_close_frame_is_refused() {
+        let mut conn = deflate_server("permessage-deflate", 1000);
+        let job = conn.take_compression(true, b"late".to_vec()).unwrap_or_else(|_| panic!("open with deflate"));
+        conn.close(None, "").unwrap();
+        assert_eq!(conn.drain_output().unwrap(), hex("88 02 03 e8"));
+        assert_eq!(conn.finish_compression(job), SendStatus::Refused);
+        assert_eq!(conn.drain_output(), None);
+    }
+
     #[test]
     fn uncompressed_messages_still_work_after_negotiation() {
         let mut conn = deflate_server("permessage-deflate; client_no_context_takeover", 1000);

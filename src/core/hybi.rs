@@ -23,7 +23,7 @@
 //! separate reads: an echo server answers every message it received before the close.
 
 use super::close::{self, ClosePayload, NO_STATUS_RECEIVED, NORMAL_CLOSURE};
-use super::deflate::{DeflateSession, InflateError};
+use super::deflate::{CompressionJob, DeflateSession, InflateError};
 use super::error::{ProtocolError, UsageError};
 use super::frame::{self, encode_header_into, FrameHeader, OpCode, Parsed, MAX_CONTROL_PAYLOAD, MAX_HEADER_BYTES};
 use super::limits::Limits;
@@ -97,6 +97,8 @@ pub struct Hybi {
     owed_close: Option<Vec<u8>>,
     /// Boxed: most connections never negotiate it, and an idle one should be small.
     deflate: Option<Box<DeflateSession>>,
+    /// The compressor is away with a `CompressionJob` until `finish_compression`.
+    compressing: bool,
     /// Set when the caller runs the extensions itself: the reserved bits they claimed.
     /// Messages are then delivered raw (`Event::RawMessage`) and UTF-8 is the caller's
     /// to check after its extensions have run.
@@ -120,6 +122,7 @@ impl Hybi {
             queued: Vec::new(),
             owed_close: None,
             deflate: None,
+            compressing: false,
             caller_rsv: None,
             scratch: Vec::new(),
             masks,
@@ -545,6 +548,50 @@ impl Hybi {
         Ok(SendStatus::Written)
     }
 
+    /// Hands a message over to be compressed away from the connection (see
+    /// `CompressionJob`): only while open, with permessage-deflate in use and no other
+    /// message away. Until `finish_compression` takes the job back, the caller sends no
+    /// other message (that would fail the connection); control frames may still go.
+    /// Gives the payload back when the message must be sent with `send` instead.
+    pub fn take_compression(&mut self, text: bool, payload: Vec<u8>) -> Result<CompressionJob, Vec<u8>> {
+        if !self.can_take_compression() {
+            return Err(payload);
+        }
+        let Some(deflate) = self.deflate.as_mut() else {
+            return Err(payload);
+        };
+        self.compressing = true;
+        Ok(CompressionJob::new(deflate.compressor.take(), text, payload))
+    }
+
+    /// Whether `take_compression` would take a message now.
+    pub fn can_take_compression(&self) -> bool {
+        self.state == State::Open && self.deflate.is_some() && !self.compressing
+    }
+
+    /// Takes back a job from `take_compression` and writes its frame, unless the
+    /// connection has stopped taking messages meanwhile (it sent or answered a close).
+    pub fn finish_compression(&mut self, job: CompressionJob) -> SendStatus {
+        let (compressor, text, packed) = job.finish();
+        if let (Some(deflate), true) = (self.deflate.as_mut(), self.compressing) {
+            deflate.compressor = compressor;
+        }
+        self.compressing = false;
+        if !self.takes_messages() {
+            return SendStatus::Refused;
+        }
+        match packed {
+            Ok(packed) => {
+                self.write_frame(if text { OpCode::Text } else { OpCode::Binary }, frame::RSV1, &packed);
+                SendStatus::Written
+            }
+            Err(reason) => {
+                self.fail(ProtocolError::Extension(format!("permessage-deflate: {reason}")));
+                SendStatus::Refused
+            }
+        }
+    }
+
     /// Sends a message of `len` bytes by writing only its frame header, for a caller
     /// that writes the payload itself right after the output: an uncompressed server
     /// frame is its header followed by the payload unchanged, so a large payload need
@@ -615,6 +662,12 @@ impl Hybi {
     /// Writes a message or control frame, compressing data messages when
     /// permessage-deflate was negotiated (control frames never are, RFC 7692 section 6.1).
     fn write_message(&mut self, opcode: OpCode, payload: &[u8]) {
+        if self.compressing && !opcode.is_control() {
+            // The caller broke take_compression's rule: this message would be
+            // compressed out of order, against a stream without the one before it.
+            let reason = "a message was sent while another was being compressed".to_owned();
+            return self.fail(ProtocolError::Caller { code: 1011, reason });
+        }
         let Some(deflate) = self.deflate.as_mut().filter(|_| !opcode.is_control()) else {
             return self.write_frame(opcode, 0, payload);
         };

@@ -125,6 +125,13 @@ impl Compressor {
     pub fn is_allocated(&self) -> bool {
         self.state.is_some()
     }
+
+    /// Moves this compressor's stream out, with its settings, leaving one with the
+    /// same settings and no stream: for compressing a message elsewhere (see
+    /// `Hybi::take_compression`), after which the one moved out is put back.
+    pub fn take(&mut self) -> Compressor {
+        Compressor { key: self.key, context_takeover: self.context_takeover, state: self.state.take() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

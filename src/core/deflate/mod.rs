@@ -2,10 +2,12 @@
 //! compresses and inflates whole messages (`codec`).
 
 pub mod codec;
+mod job;
 pub mod params;
 mod zlib;
 
 pub use codec::{Compressor, Decompressor, InflateError, Tuning};
+pub use job::CompressionJob;
 pub use params::{DeflateConfig, Negotiated, EXTENSION_NAME};
 
 /// Both directions' codecs for one connection, built from the negotiated parameters.
