@@ -447,6 +447,8 @@ class API extends Stream {
     const pending = this._waiting !== null || (this._extensions && this._extensions.outgoingPending > 0)
     if (pending && this.readyState === OPEN) {
       native.checkClose(Number(code), String(reason))
+      // A close already waiting wins: ours, or the answer to the peer's (_closed).
+      if (this._closeWhenSent) return
       this._closeWhenSent = () => {
         this._closeWhenSent = null
         this.close(code, reason)
@@ -537,6 +539,7 @@ class API extends Stream {
   // close frame.
   _closed (reason, code) {
     if (this._waiting !== null) {
+      // Replaces a close() of ours that was waiting too: the peer's close came first.
       this._closeWhenSent = () => {
         this._closeWhenSent = null
         this._closed(reason, code)
