@@ -6,6 +6,8 @@
 // close waits for them as faye's does for its extensions, and a peer's close frame
 // is answered after them.
 
+const path = require('path')
+const { Worker } = require('worker_threads')
 const Native = require('..')
 const pmd = require('permessage-deflate')
 const F = require('./helpers/frames')
@@ -148,6 +150,30 @@ describe('long messages with permessage-deflate', () => {
     expect(first.isBinary).toBe(false)
     expect(first.data.toString('utf8')).toBe(text)
     expect(second).toEqual({ data: Buffer.from('binary after'), isBinary: true })
+    expect(await client.messages.next()).toBe(text)
+  })
+
+  it('being compressed when their worker thread is terminated take nothing else down', async () => {
+    const server = await D.startWsDeflateServer(true)
+    const packageDir = path.join(__dirname, '..')
+    for (let round = 0; round < 6; round++) {
+      const worker = new Worker(`
+        const WebSocket = require(${JSON.stringify(packageDir)})
+        const { parentPort } = require('worker_threads')
+        const client = new WebSocket.Client(${JSON.stringify(server.url)}, [], { extensions: [WebSocket.deflate] })
+        client.on('open', () => {
+          for (let i = 0; i < 4; i++) client.send('abcdefghij'.repeat(30000 + i))
+          parentPort.postMessage('sent')
+        })
+      `, { eval: true })
+      await new Promise((resolve) => worker.once('message', resolve))
+      await worker.terminate()
+    }
+    // This thread's connections still compress long messages away and back.
+    const client = D.openClient(Native.Client, server.url, [], { extensions: [pmd] })
+    await client.waitOpen()
+    const text = D.compressibleText(LONG)
+    client.ws.send(text)
     expect(await client.messages.next()).toBe(text)
   })
 })
