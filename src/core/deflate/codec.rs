@@ -24,6 +24,11 @@ const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Inflate output is produced in steps of at most this many bytes, so a small input
 /// that inflates hugely is stopped at the limit without allocating past it.
 const INFLATE_STEP: usize = 64 * 1024;
+/// The first step for an input: room for it inflated four times over, at least this
+/// much, doubling while the output fills it. (Making room is free: the output goes
+/// into uninitialised capacity, so no step is zeroed, and a step larger than the
+/// message costs no cache lines.)
+const FIRST_INFLATE_STEP: usize = 4 * 1024;
 const DEFAULT_LEVEL: u32 = 6;
 /// zlib's defaults, as Node's zlib and flate2 use them.
 const DEFAULT_MEM_LEVEL: u32 = 8;
@@ -178,19 +183,25 @@ impl Decompressor {
                 .unwrap_or_else(|| Decompress::new_with_window_bits(false, bits))
         });
         let mut consumed = 0usize;
+        let mut step_size = input.len().saturating_mul(4).clamp(FIRST_INFLATE_STEP, INFLATE_STEP);
         loop {
             let held = out.len();
             let room = usize::try_from(limit.saturating_sub(held as u64)).unwrap_or(usize::MAX);
             // One byte more than the limit allows, to tell "exactly full" from "too much".
-            let step = room.saturating_add(1).min(INFLATE_STEP);
-            out.resize(held + step, 0);
+            let step = room.saturating_add(1).min(step_size);
+            out.reserve(step);
             let (before_in, before_out) = (state.total_in(), state.total_out());
             let rest = input.get(consumed..).unwrap_or_default();
-            let target = out.get_mut(held..).unwrap_or_default();
-            let status = state.decompress(rest, target, FlushDecompress::Sync);
-            let produced = usize::try_from(state.total_out() - before_out).unwrap_or(0);
+            let target = out.spare_capacity_mut().get_mut(..step).unwrap_or_default();
+            let status = state.decompress_uninit(rest, target, FlushDecompress::Sync);
+            let produced = usize::try_from(state.total_out() - before_out).unwrap_or(0).min(step);
             consumed += usize::try_from(state.total_in() - before_in).unwrap_or(0);
-            out.truncate(held + produced);
+            // SAFETY: zlib wrote `produced` bytes (its output count, at most the `step`
+            // bytes of capacity it was given) to the start of the spare capacity.
+            unsafe { out.set_len(held + produced) };
+            if produced == step {
+                step_size = step_size.saturating_mul(2).min(INFLATE_STEP);
+            }
             let status = status.map_err(|e| InflateError::Corrupt(e.message().unwrap_or("invalid compressed data").to_owned()))?;
             if out.len() as u64 > limit {
                 return Err(InflateError::TooLarge);
@@ -349,6 +360,23 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(d.inflate(&bomb, &mut out, 4096), Err(InflateError::TooLarge));
         assert!(out.capacity() <= 4096 + INFLATE_STEP, "allocated {}", out.capacity());
+    }
+
+    #[test]
+    fn room_grows_with_the_output_and_only_as_far_as_it_needs() {
+        // 1 KiB of compressed zeros inflates to far more than the first step.
+        let zeros = vec![0u8; 300 * 1024];
+        let mut packed = Vec::new();
+        Compressor::new(Tuning::default(), 15, false).compress(&zeros, &mut packed).unwrap();
+        assert!(packed.len() < 1024);
+        assert_eq!(inflate_all(&mut Decompressor::new(15, false), &packed, 1 << 20).unwrap(), zeros);
+        // A short message takes a short step.
+        let mut packed = Vec::new();
+        Compressor::new(Tuning::default(), 15, false).compress(b"Hello", &mut packed).unwrap();
+        let mut out = Vec::new();
+        Decompressor::new(15, false).inflate(&packed, &mut out, 1 << 20).unwrap();
+        assert_eq!(out, b"Hello");
+        assert!(out.capacity() <= FIRST_INFLATE_STEP, "allocated {}", out.capacity());
     }
 
     #[test]
