@@ -98,6 +98,11 @@ function isLongAscii (string) {
   return string.length > framePool.POOLED_MAX && Buffer.byteLength(string) === string.length
 }
 
+// A message's payload size in bytes: a string's as UTF-8.
+function payloadLength (data) {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.length
+}
+
 // The frame of the last small text message a connection with plain frames (see
 // Hybi::plain_frames) sent, and that text: sending the same string on another such
 // connection, as a broadcast does, writes that frame again instead of framing the
@@ -305,21 +310,23 @@ class API extends Stream {
   // from then on.
   _sendCompressedAway (data) {
     const text = typeof data === 'string'
-    const job = this._call(() => text ? this._native.compressText(data, isLongAscii(data)) : this._native.compressBinary(data))
+    // A long ASCII string has a byte per character: its bytes are counted once, here.
+    const ascii = text && isLongAscii(data)
+    const job = this._call(() => text ? this._native.compressText(data, ascii) : this._native.compressBinary(data))
     if (!job) {
       if (this.readyState > OPEN) return false
       this._compressAway = false
       return null
     }
     this._waiting = []
-    this._waitingBytes = text ? Buffer.byteLength(data) : data.length
+    this._waitingBytes = text && !ascii ? Buffer.byteLength(data) : data.length
     job.then((done) => this._compressed(done), (error) => this._compressionFailed(error))
     return this._underHighWaterMark()
   }
 
   _waitForCompression (data) {
     this._waiting.push(data)
-    this._waitingBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    this._waitingBytes += payloadLength(data)
     return this._underHighWaterMark()
   }
 
@@ -389,7 +396,7 @@ class API extends Stream {
   // held bytes reach the socket's high-water mark, so a pipe into a connection whose
   // handshake never completes stops reading its source; 'drain' follows the open.
   _hold (data) {
-    this._heldBytes += typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    this._heldBytes += payloadLength(data)
     return this._underHighWaterMark()
   }
 
