@@ -11,7 +11,6 @@ use napi_derive::napi;
 
 use super::buffer_arg::BufferArg;
 use super::bytes::JsBytes;
-use super::connection::text_bytes;
 use super::handle::ConnectionArg;
 use super::text::JsText;
 use crate::core::deflate::CompressionJob;
@@ -75,7 +74,9 @@ pub fn connection_compress_text(mut conn: ConnectionArg, text: JsText, ascii: bo
     if !conn.with(|conn| conn.can_take_compression())? {
         return Ok(None);
     }
-    let payload = text_bytes(&text, ascii)?;
+    let len = text.encoded_len(ascii)?;
+    let mut payload = Vec::new();
+    text.append_encoded(&mut payload, len, ascii)?;
     conn.with(|conn| hand_over(conn, true, payload))
 }
 

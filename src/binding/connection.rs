@@ -115,25 +115,8 @@ fn sent(conn: &mut Connection, status: SendStatus) -> Option<JsBytes> {
 /// Sends a text message, V8 encoding the string straight into the frame: copying it,
 /// when the caller says it is ASCII.
 fn send_js_text(conn: &mut Connection, text: &JsText, ascii: bool) -> Result<SendStatus> {
-    if ascii {
-        let len = text.units()?;
-        return conn.send_with(true, len, |out| text.append_ascii(out, len));
-    }
-    let len = text.utf8_len()?;
-    conn.send_with(true, len, |out| text.append_utf8(out, len))
-}
-
-/// A string's bytes, encoded as `send_js_text` would frame them.
-pub(crate) fn text_bytes(text: &JsText, ascii: bool) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    if ascii {
-        let len = text.units()?;
-        text.append_ascii(&mut out, len)?;
-    } else {
-        let len = text.utf8_len()?;
-        text.append_utf8(&mut out, len)?;
-    }
-    Ok(out)
+    let len = text.encoded_len(ascii)?;
+    conn.send_with(true, len, |out| text.append_encoded(out, len, ascii))
 }
 
 /// What a queued send did, for `queueText`/`queueBinary`.

@@ -90,6 +90,25 @@ impl JsText {
         }
         Ok(())
     }
+
+    /// The string's length as a frame carries it: its units when the caller promises
+    /// ASCII (see `append_ascii`), its UTF-8 length otherwise.
+    pub fn encoded_len(&self, ascii: bool) -> Result<usize> {
+        if ascii {
+            self.units()
+        } else {
+            self.utf8_len()
+        }
+    }
+
+    /// Appends the string's `len` bytes (from `encoded_len` with the same `ascii`).
+    pub fn append_encoded(&self, out: &mut Vec<u8>, len: usize, ascii: bool) -> Result<()> {
+        if ascii {
+            self.append_ascii(out, len)
+        } else {
+            self.append_utf8(out, len)
+        }
+    }
 }
 
 impl FromNapiValue for JsText {
